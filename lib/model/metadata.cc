@@ -1,0 +1,94 @@
+#include "ckptcat/metadata.h"
+
+#include "ckptcat/checkpoint.h"
+
+namespace ckptcat {
+
+std::string shape_to_string(const Shape& shape) {
+  std::string text = "(";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) text += ", ";
+    text += std::to_string(shape[i]);
+  }
+  if (shape.size() == 1) text += ",";
+  return text + ")";
+}
+
+bool ArrayMetadata::operator==(const ArrayMetadata& other) const {
+  return shape == other.shape && sharding == other.sharding && dtype == other.dtype &&
+         storage == other.storage;
+}
+
+bool ArrayMetadata::same_as(const ArrayMetadata& other) const {
+  return *this == other && name == other.name && directory == other.directory;
+}
+
+bool ScalarMetadata::same_as(const ScalarMetadata& other) const {
+  return *this == other && name == other.name && directory == other.directory;
+}
+
+bool StringMetadata::same_as(const StringMetadata& other) const {
+  return name == other.name && directory == other.directory;
+}
+
+std::string param_name(const KeyPath& path) {
+  std::string name;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (i) name += '.';
+    name += path[i].key;
+  }
+  return name;
+}
+
+const char* to_string(LeafKind kind) noexcept {
+  switch (kind) {
+    case LeafKind::kArray: return "array";
+    case LeafKind::kScalar: return "scalar";
+    case LeafKind::kString: return "string";
+    case LeafKind::kEmpty: return "empty";
+    case LeafKind::kBare: return "bare";
+    case LeafKind::kOther: return "other";
+  }
+  return "other";
+}
+
+std::optional<LeafKind> leaf_kind_from_string(std::string_view s) noexcept {
+  for (LeafKind k : {LeafKind::kArray, LeafKind::kScalar, LeafKind::kString, LeafKind::kEmpty,
+                     LeafKind::kBare, LeafKind::kOther})
+    if (s == to_string(k)) return k;
+  return std::nullopt;
+}
+
+const char* to_string(ItemKind kind) noexcept {
+  switch (kind) {
+    case ItemKind::kPyTree: return "pytree";
+    case ItemKind::kJson: return "json";
+    case ItemKind::kOther: return "other";
+  }
+  return "other";
+}
+
+const char* to_string(ArrayStore store) noexcept {
+  switch (store) {
+    case ArrayStore::kNone: return "none";
+    case ArrayStore::kOcdbt: return "ocdbt";
+    case ArrayStore::kOcdbtFallback: return "ocdbt-per-process";
+    case ArrayStore::kFiles: return "files";
+    case ArrayStore::kMsgpack: return "msgpack";
+  }
+  return "none";
+}
+
+}  // namespace ckptcat
+
+std::size_t std::hash<ckptcat::StorageMetadata>::operator()(
+    const ckptcat::StorageMetadata& s) const noexcept {
+  std::size_t h = 0x9e3779b97f4a7c15ULL;
+  auto mix = [&h](std::size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); };
+  for (const auto* shape : {&s.chunk_shape, &s.write_shape}) {
+    mix(shape->has_value() ? shape->value().size() + 1 : 0);
+    if (*shape)
+      for (int64_t d : **shape) mix(std::hash<int64_t>{}(d));
+  }
+  return h;
+}
