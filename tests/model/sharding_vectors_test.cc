@@ -43,7 +43,9 @@ TEST_CASE("every _sharding value in the corpus round-trips byte for byte") {
     ++files;
     auto doc = nlohmann::json::parse(testing::read_file(entry.path()));
     REQUIRE(doc.is_object());
-    for (const auto& [key, value] : doc.items()) {
+    for (auto it = doc.begin(); it != doc.end(); ++it) {
+      const std::string key = it.key();
+      const auto& value = it.value();
       INFO(entry.path().string(), " key ", key);
       REQUIRE(value.is_string());
       const auto& s = value.get_ref<const std::string&>();
