@@ -32,6 +32,10 @@ struct KeyEntry {
   std::string key;
   uint64_t value_size = 0;
   ValueLocation location;
+  // For inline values, their bytes: valid only during the visitor call that
+  // received this entry (so metadata can be read while listing, at no cost).
+  // Always empty in list_all() results; use read() there.
+  std::string_view inline_value;
 };
 
 struct Generation {
@@ -83,7 +87,10 @@ class Database {
 
   // Visits keys in byte order: all, those starting with `prefix`, or those in
   // [lower, upper) (an empty `upper` means no upper bound). Return false from the
-  // visitor to stop early.
+  // visitor to stop early. The visitor receives the same KeyEntry object, refilled
+  // for each key (no per-key allocation); copy it to keep it. Subtrees outside
+  // the range are not read. A Database is not safe for concurrent use by several
+  // threads, but the visitor may call back into it (get, read).
   using Visitor = std::function<bool(const KeyEntry&)>;
   void list(const Visitor& visit) const;
   void list_prefix(std::string_view prefix, const Visitor& visit) const;

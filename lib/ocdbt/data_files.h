@@ -1,0 +1,42 @@
+// Positioned reads from the files of a database, with their handles cached:
+// each file is opened once and read with pread at (offset, length). Every read
+// is checked against the file's size before any buffer is allocated.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "ckptcat/ocdbt.h"
+
+namespace ckptcat::ocdbt {
+
+class DataFiles {
+ public:
+  explicit DataFiles(ReadStats& stats) : stats_(stats) {}
+  DataFiles(const DataFiles&) = delete;
+  DataFiles& operator=(const DataFiles&) = delete;
+  ~DataFiles();
+
+  // Reads `length` bytes at `offset` of `path` into `out` (resized). Throws
+  // kNotFound for a missing file, kIO when the OS refuses, kCorruption when the
+  // range lies beyond the end of the file.
+  void read(const std::string& path, uint64_t offset, uint64_t length, std::string& out);
+  // The whole file, refusing files larger than `max_bytes` (kCorruption).
+  std::string read_whole(const std::string& path, uint64_t max_bytes);
+  // Opens `path` (kNotFound when missing) so later reads hit the cache.
+  void require(const std::string& path) { open(path); }
+
+ private:
+  struct File {
+    int fd = -1;
+    uint64_t size = 0;
+  };
+  const File& open(const std::string& path);
+
+  ReadStats& stats_;
+  std::unordered_map<std::string, File> files_;
+};
+
+}  // namespace ckptcat::ocdbt

@@ -1,0 +1,141 @@
+#include "envelope.h"
+
+#include <zstd.h>
+
+#include <memory>
+
+#include "byte_reader.h"
+#include "ckptcat/error.h"
+#include "crc32c.h"
+
+namespace ckptcat::ocdbt::format {
+namespace {
+
+[[noreturn]] void corrupt(const std::string& message, uint64_t offset) {
+  throw Error(Error::Code::kCorruption, message, {}, offset);
+}
+
+std::string hex32(uint32_t v) {
+  static const char* digits = "0123456789abcdef";
+  std::string out = "0x";
+  for (int shift = 28; shift >= 0; shift -= 4) out += digits[(v >> shift) & 0xf];
+  return out;
+}
+
+struct DctxDeleter {
+  void operator()(ZSTD_DCtx* ctx) const { ZSTD_freeDCtx(ctx); }
+};
+
+// One decompression context per thread, reset before each use.
+ZSTD_DCtx* thread_dctx() {
+  thread_local std::unique_ptr<ZSTD_DCtx, DctxDeleter> ctx(ZSTD_createDCtx());
+  if (!ctx) throw Error(Error::Code::kIO, "cannot allocate a zstd decompression context");
+  ZSTD_DCtx_reset(ctx.get(), ZSTD_reset_session_only);
+  return ctx.get();
+}
+
+// Decodes the zstd stream `payload` (which starts at `payload_offset` in the
+// item) into `out`, growing it geometrically up to `cap` bytes.
+void zstd_decode(std::string_view payload, uint64_t payload_offset, uint64_t cap,
+                 std::string& out) {
+  ZSTD_DCtx* dctx = thread_dctx();
+  ZSTD_inBuffer in{payload.data(), payload.size(), 0};
+  uint64_t capacity = std::min<uint64_t>(cap, std::max<uint64_t>(4096, payload.size() * 4));
+  if (out.size() < capacity) out.resize(capacity);
+  size_t produced = 0;
+  size_t last = 0;
+  while (in.pos < in.size) {
+    if (produced == out.size()) {
+      if (out.size() >= cap)
+        corrupt("zstd body decodes to more than the cap of " + std::to_string(cap) + " bytes",
+                payload_offset + in.pos);
+      out.resize(std::min<uint64_t>(cap, uint64_t{out.size()} * 2));
+    }
+    ZSTD_outBuffer buf{out.data(), out.size(), produced};
+    last = ZSTD_decompressStream(dctx, &buf, &in);
+    if (ZSTD_isError(last))
+      corrupt(std::string("bad zstd stream: ") + ZSTD_getErrorName(last), payload_offset + in.pos);
+    produced = buf.pos;
+  }
+  // All input consumed; the decoder may still hold output (buffer was full).
+  while (last != 0) {
+    if (produced == out.size()) {
+      if (out.size() >= cap)
+        corrupt("zstd body decodes to more than the cap of " + std::to_string(cap) + " bytes",
+                payload_offset + in.pos);
+      out.resize(std::min<uint64_t>(cap, uint64_t{out.size()} * 2));
+    }
+    ZSTD_outBuffer buf{out.data(), out.size(), produced};
+    const size_t before = produced;
+    last = ZSTD_decompressStream(dctx, &buf, &in);
+    if (ZSTD_isError(last))
+      corrupt(std::string("bad zstd stream: ") + ZSTD_getErrorName(last), payload_offset + in.pos);
+    produced = buf.pos;
+    if (last != 0 && produced == before && produced < out.size())
+      corrupt("zstd stream is truncated (last frame incomplete)", payload_offset + in.pos);
+  }
+  out.resize(produced);
+}
+
+}  // namespace
+
+const char* magic_name(uint32_t magic) {
+  switch (magic) {
+    case kManifestMagic: return "manifest";
+    case kVersionNodeMagic: return "version-tree node";
+    case kBtreeNodeMagic: return "B+tree node";
+  }
+  return "unknown item";
+}
+
+std::string_view open_envelope(std::string_view item, uint32_t expected_magic,
+                               uint64_t max_decoded_bytes, std::string& scratch) {
+  if (item.size() < kMinEnvelopeSize)
+    corrupt(std::string(magic_name(expected_magic)) + " of " + std::to_string(item.size()) +
+                " bytes is shorter than the 16-byte minimum",
+            0);
+  ByteReader header(item.substr(0, item.size() - 4));
+  const uint32_t magic = header.u32be("magic");
+  if (magic != expected_magic)
+    corrupt("bad magic " + hex32(magic) + ", expected " + hex32(expected_magic) + " (" +
+                magic_name(expected_magic) + ")",
+            0);
+  const uint64_t length = header.u64le("length");
+  if (length != item.size())
+    corrupt(std::string(magic_name(expected_magic)) + " header length " + std::to_string(length) +
+                " differs from the " + std::to_string(item.size()) + " bytes stored",
+            4);
+  const size_t crc_offset = item.size() - 4;
+  ByteReader crc_reader(item.substr(crc_offset));
+  const uint32_t stored_crc = crc_reader.u32le("crc32c");
+  const uint32_t actual_crc = crc32c(item.substr(0, crc_offset));
+  if (stored_crc != actual_crc)
+    corrupt("CRC-32C mismatch: stored " + hex32(stored_crc) + ", computed " + hex32(actual_crc),
+            crc_offset);
+  const uint32_t version = header.varint32("format version");
+  if (version != 0)
+    throw Error(Error::Code::kUnsupported,
+                "format version " + std::to_string(version) + " (only 0 is supported)", {}, 12);
+  const size_t compression_offset = header.position();
+  const uint32_t compression = header.varint32("compression format");
+  const size_t body_offset = header.position();
+  std::string_view payload = item.substr(body_offset, crc_offset - body_offset);
+  switch (compression) {
+    case 0:
+      if (payload.size() > max_decoded_bytes)
+        corrupt("raw body of " + std::to_string(payload.size()) + " bytes exceeds the cap of " +
+                    std::to_string(max_decoded_bytes),
+                body_offset);
+      return payload;
+    case 1:
+      zstd_decode(payload, body_offset, max_decoded_bytes, scratch);
+      return scratch;
+    default:
+      throw Error(Error::Code::kUnsupported,
+                  "compression format " + std::to_string(compression) +
+                      " (0 = raw and 1 = zstd are supported)",
+                  {}, compression_offset);
+  }
+}
+
+}  // namespace ckptcat::ocdbt::format
