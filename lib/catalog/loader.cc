@@ -1,0 +1,410 @@
+#include "loader.h"
+
+#include <nlohmann/json.hpp>
+
+#include "ckptcat/error.h"
+#include "interner.h"
+
+namespace ckptcat::catalog_detail {
+namespace {
+
+std::optional<std::string> optional_text(const SQLite::Column& column) {
+  if (column.isNull()) return std::nullopt;
+  return column.getString();
+}
+
+std::optional<int64_t> optional_int(const SQLite::Column& column) {
+  if (column.isNull()) return std::nullopt;
+  return column.getInt64();
+}
+
+std::optional<bool> optional_bool(const SQLite::Column& column) {
+  if (column.isNull()) return std::nullopt;
+  return column.getInt64() != 0;
+}
+
+[[noreturn]] void damaged(const std::string& what) {
+  throw Error(Error::Code::kCatalog, "catalog content is damaged: " + what);
+}
+
+size_t metadata_index_from_column(const std::string& name) {
+  for (size_t i = 0; i < 5; ++i)
+    if (name == metadata_column_name(i)) return i;
+  damaged("unknown leaf_specs.metadata \"" + name + "\"");
+}
+
+KeyPath decode_key_path(const std::string& name, const std::string& types,
+                        const std::string& keys_json) {
+  KeyPath path;
+  path.reserve(types.size());
+  if (types.empty()) return path;
+  if (keys_json.empty()) {
+    size_t start = 0;
+    for (size_t i = 0; i < types.size(); ++i) {
+      size_t end = i + 1 == types.size() ? name.size() : name.find('.', start);
+      if (end == std::string::npos) damaged("key path \"" + name + "\" has too few keys");
+      path.push_back({name.substr(start, end - start), KeyType(types[i] - '0')});
+      start = end + 1;
+    }
+    return path;
+  }
+  const auto keys = nlohmann::json::parse(keys_json, nullptr, false);
+  if (!keys.is_array() || keys.size() != types.size())
+    damaged("key path keys " + keys_json + " do not match key types \"" + types + "\"");
+  for (size_t i = 0; i < types.size(); ++i) {
+    if (!keys[i].is_string()) damaged("key path keys " + keys_json + " are not strings");
+    path.push_back({keys[i].get<std::string>(), KeyType(types[i] - '0')});
+  }
+  return path;
+}
+
+ItemKind item_kind_from_column(const std::string& s) {
+  for (ItemKind k : {ItemKind::kPyTree, ItemKind::kJson, ItemKind::kOther})
+    if (s == to_string(k)) return k;
+  damaged("unknown item kind \"" + s + "\"");
+}
+
+ArrayStore array_store_from_column(const std::string& s) {
+  for (ArrayStore a : {ArrayStore::kNone, ArrayStore::kOcdbt, ArrayStore::kOcdbtFallback,
+                       ArrayStore::kFiles, ArrayStore::kMsgpack})
+    if (s == to_string(a)) return a;
+  damaged("unknown array_store \"" + s + "\"");
+}
+
+Problem problem_from_row(SQLite::Statement& row, int first) {
+  Problem p;
+  p.severity = row.getColumn(first).getString() == "warning" ? Problem::Severity::kWarning
+                                                               : Problem::Severity::kError;
+  p.file = row.getColumn(first + 1).getString();
+  p.message = row.getColumn(first + 2).getString();
+  return p;
+}
+
+}  // namespace
+
+const char* const Loader::kLeafColumns =
+    "l.ord, l.spec_id, l.stored_chunks, l.stored_bytes, p.name, p.key_types, p.keys, "
+    "x.sharding_raw, x.random_key_impl, x.string_value, x.inline_shape_id, x.inline_dtype_id, "
+    "x.error, x.meta_name, x.meta_directory";
+const char* const Loader::kLeafFrom =
+    "leaves l JOIN key_paths p ON p.id = l.key_path_id "
+    "LEFT JOIN leaf_extras x ON x.item_id = l.item_id AND x.ord = l.ord";
+
+static const char* const kItemColumns =
+    "id, name, directory, kind, handler, use_ocdbt, use_zarr3, "
+    "store_array_data_equal_to_fill_value, custom_metadata, has_value_metadata_tree, "
+    "array_store, json_content, error, checkpoint_id";
+
+Loader::Loader(SQLite::Database& db)
+    : db_(db),
+      select_spec_(db,
+                   "SELECT vt.name, sp.kind, sp.skip_deserialize, sp.metadata, sp.dtype_id, "
+                   "sp.shape_id, sp.storage_id, st.chunk_shape_id, st.write_shape_id, "
+                   "sp.sharding_id, sp.array_sharding_id FROM leaf_specs sp "
+                   "JOIN value_types vt ON vt.id = sp.value_type_id "
+                   "LEFT JOIN storages st ON st.id = sp.storage_id WHERE sp.id = ?1"),
+      select_shape_dims_(db, "SELECT size FROM shape_dims WHERE shape_id = ?1 ORDER BY dim"),
+      select_dtype_(db, "SELECT name FROM dtypes WHERE id = ?1"),
+      select_sharding_(db,
+                       "SELECT kind, mesh_id, partition_spec_id, device_str, shape_id, "
+                       "memory_kind FROM shardings WHERE id = ?1"),
+      select_mesh_(db, "SELECT has_axis_types, has_devices FROM meshes WHERE id = ?1"),
+      select_mesh_axes_(db,
+                        "SELECT name, size, axis_type FROM mesh_axes WHERE mesh_id = ?1 "
+                        "ORDER BY axis"),
+      select_mesh_devices_(db,
+                           "SELECT device_id FROM mesh_devices WHERE mesh_id = ?1 ORDER BY pos"),
+      select_spec_entries_(db,
+                           "SELECT kind FROM partition_spec_entries WHERE spec_id = ?1 "
+                           "ORDER BY pos"),
+      select_spec_axes_(db,
+                        "SELECT pos, name FROM partition_spec_axes WHERE spec_id = ?1 "
+                        "ORDER BY pos, sub"),
+      select_checkpoint_(
+          db,
+          "SELECT c.id, c.directory, r.path, c.step_name, c.step, c.direct, c.layout_version, "
+          "c.finished, c.unfinished_reason, c.commit_marker, c.mtime_nsecs, "
+          "c.step_metadata_present, c.item_handlers_kind, c.item_handlers_string, c.metrics, "
+          "c.performance_metrics, c.custom_metadata, c.init_timestamp_nsecs, "
+          "c.commit_timestamp_nsecs, c.commit_timestamp_null "
+          "FROM checkpoints c JOIN roots r ON r.id = c.root_id WHERE c.directory = ?1"),
+      select_handlers_(db,
+                       "SELECT item, typestr FROM step_item_handlers WHERE checkpoint_id = ?1 "
+                       "ORDER BY item"),
+      select_items_(db, std::string("SELECT ") + kItemColumns +
+                            " FROM items WHERE checkpoint_id = ?1 ORDER BY ord"),
+      select_item_(db, std::string("SELECT ") + kItemColumns +
+                           " FROM items WHERE checkpoint_id = (SELECT id FROM checkpoints "
+                           "WHERE directory = ?1) AND name = ?2 ORDER BY ord LIMIT 1"),
+      select_problems_(db,
+                       "SELECT severity, file, message FROM problems WHERE checkpoint_id = ?1 "
+                       "AND item_id IS ?2 ORDER BY id"),
+      select_leaves_(db, std::string("SELECT ") + kLeafColumns + " FROM " + kLeafFrom +
+                             " WHERE l.item_id = ?1 ORDER BY l.ord") {}
+
+const Shape& Loader::shape(int64_t id) {
+  if (auto it = shapes_.find(id); it != shapes_.end()) return it->second;
+  Shape shape;
+  select_shape_dims_.bind(1, id);
+  while (select_shape_dims_.executeStep()) shape.push_back(select_shape_dims_.getColumn(0));
+  select_shape_dims_.reset();
+  return shapes_.emplace(id, std::move(shape)).first->second;
+}
+
+const std::string& Loader::dtype(int64_t id) {
+  if (auto it = dtypes_.find(id); it != dtypes_.end()) return it->second;
+  select_dtype_.bind(1, id);
+  if (!select_dtype_.executeStep()) damaged("dtype " + std::to_string(id) + " is missing");
+  std::string name = select_dtype_.getColumn(0).getString();
+  select_dtype_.reset();
+  return dtypes_.emplace(id, std::move(name)).first->second;
+}
+
+const Loader::Spec& Loader::spec(int64_t id) {
+  if (auto it = specs_.find(id); it != specs_.end()) return it->second;
+  auto& q = select_spec_;
+  q.bind(1, id);
+  if (!q.executeStep()) damaged("leaf spec " + std::to_string(id) + " is missing");
+  Spec spec;
+  spec.value_type = q.getColumn(0).getString();
+  const std::string kind = q.getColumn(1).getString();
+  auto leaf_kind = leaf_kind_from_string(kind);
+  if (!leaf_kind) damaged("unknown leaf kind \"" + kind + "\"");
+  spec.kind = *leaf_kind;
+  spec.skip_deserialize = q.getColumn(2).getInt64() != 0;
+  spec.metadata_index = metadata_index_from_column(q.getColumn(3).getString());
+  const auto dtype_id = optional_int(q.getColumn(4));
+  const auto shape_id = optional_int(q.getColumn(5));
+  const bool has_storage = !q.getColumn(6).isNull();
+  const auto chunk_id = optional_int(q.getColumn(7));
+  const auto write_id = optional_int(q.getColumn(8));
+  spec.sharding_id = optional_int(q.getColumn(9)).value_or(0);
+  const auto array_sharding_id = optional_int(q.getColumn(10));
+  q.reset();
+  if (dtype_id) spec.dtype = dtype(*dtype_id);
+  if (shape_id) spec.shape = shape(*shape_id);
+  if (has_storage) {
+    spec.storage.emplace();
+    if (chunk_id) spec.storage->chunk_shape = shape(*chunk_id);
+    if (write_id) spec.storage->write_shape = shape(*write_id);
+  }
+  if (array_sharding_id) {
+    spec.array_sharding = sharding(*array_sharding_id);
+    if (!spec.array_sharding) damaged("sharding " + std::to_string(*array_sharding_id) + " is missing");
+  }
+  return specs_.emplace(id, std::move(spec)).first->second;
+}
+
+std::shared_ptr<const ShardingMetadata> Loader::sharding(int64_t id) {
+  if (auto it = shardings_.find(id); it != shardings_.end()) return it->second;
+  auto& q = select_sharding_;
+  q.bind(1, id);
+  if (!q.executeStep()) {
+    q.reset();
+    return nullptr;
+  }
+  const std::string kind = q.getColumn(0).getString();
+  const auto mesh_id = optional_int(q.getColumn(1));
+  const auto spec_id = optional_int(q.getColumn(2));
+  const auto device_str = optional_text(q.getColumn(3));
+  const auto shape_id = optional_int(q.getColumn(4));
+  const auto memory_kind = optional_text(q.getColumn(5));
+  q.reset();
+
+  std::shared_ptr<const ShardingMetadata> result;
+  if (kind == "single_device") {
+    if (!device_str) damaged("single-device sharding " + std::to_string(id) + " has no device");
+    result = std::make_shared<const ShardingMetadata>(SingleDeviceShardingMetadata{*device_str});
+  } else if (kind == "positional") {
+    if (!shape_id) damaged("positional sharding " + std::to_string(id) + " has no shape");
+    result = std::make_shared<const ShardingMetadata>(
+        PositionalShardingMetadata{shape(*shape_id), memory_kind});
+  } else {
+    if (!mesh_id || !spec_id) damaged("named sharding " + std::to_string(id) + " is incomplete");
+    NamedShardingMetadata named;
+    select_mesh_.bind(1, *mesh_id);
+    if (!select_mesh_.executeStep()) damaged("mesh " + std::to_string(*mesh_id) + " is missing");
+    const bool has_axis_types = select_mesh_.getColumn(0).getInt64() != 0;
+    const bool has_devices = select_mesh_.getColumn(1).getInt64() != 0;
+    select_mesh_.reset();
+    if (has_axis_types) named.axis_types.emplace();
+    select_mesh_axes_.bind(1, *mesh_id);
+    while (select_mesh_axes_.executeStep()) {
+      named.axis_names.push_back(select_mesh_axes_.getColumn(0).getString());
+      named.shape.push_back(select_mesh_axes_.getColumn(1).getInt64());
+      if (has_axis_types) named.axis_types->push_back(select_mesh_axes_.getColumn(2).getString());
+    }
+    select_mesh_axes_.reset();
+    if (has_devices) {
+      named.device_mesh.emplace();
+      select_mesh_devices_.bind(1, *mesh_id);
+      while (select_mesh_devices_.executeStep())
+        named.device_mesh->device_ids.push_back(select_mesh_devices_.getColumn(0).getInt64());
+      select_mesh_devices_.reset();
+    }
+    select_spec_entries_.bind(1, *spec_id);
+    while (select_spec_entries_.executeStep()) {
+      switch (select_spec_entries_.getColumn(0).getInt()) {
+        case 0: named.partition_spec.emplace_back(std::monostate{}); break;
+        case 1: named.partition_spec.emplace_back(std::string()); break;
+        default: named.partition_spec.emplace_back(std::vector<std::string>()); break;
+      }
+    }
+    select_spec_entries_.reset();
+    select_spec_axes_.bind(1, *spec_id);
+    while (select_spec_axes_.executeStep()) {
+      const int64_t pos = select_spec_axes_.getColumn(0).getInt64();
+      if (pos < 0 || static_cast<size_t>(pos) >= named.partition_spec.size())
+        damaged("partition spec " + std::to_string(*spec_id) + " has an axis without entry");
+      auto& entry = named.partition_spec[pos];
+      std::string name = select_spec_axes_.getColumn(1).getString();
+      if (auto* axis = std::get_if<std::string>(&entry)) *axis = std::move(name);
+      else if (auto* axes = std::get_if<std::vector<std::string>>(&entry))
+        axes->push_back(std::move(name));
+      else damaged("partition spec " + std::to_string(*spec_id) + " names an axis for None");
+    }
+    select_spec_axes_.reset();
+    result = std::make_shared<const ShardingMetadata>(std::move(named));
+  }
+  shardings_.emplace(id, result);
+  return result;
+}
+
+const std::string& Loader::sharding_string(int64_t id) {
+  if (auto it = sharding_strings_.find(id); it != sharding_strings_.end()) return it->second;
+  auto parsed = sharding(id);
+  if (!parsed) damaged("sharding " + std::to_string(id) + " is missing");
+  return sharding_strings_.emplace(id, to_serialized_string(*parsed)).first->second;
+}
+
+Leaf Loader::decode_leaf(SQLite::Statement& row, int f, const std::string& item_directory) {
+  Leaf leaf;
+  const Spec& s = spec(row.getColumn(f + 1).getInt64());
+  leaf.name = row.getColumn(f + 4).getString();
+  leaf.key_path = decode_key_path(leaf.name, row.getColumn(f + 5).getString(),
+                                  row.getColumn(f + 6).getString());
+  leaf.value_type = s.value_type;
+  leaf.kind = s.kind;
+  leaf.skip_deserialize = s.skip_deserialize;
+  if (!row.getColumn(f + 2).isNull())
+    leaf.stored = StoredSize{static_cast<uint64_t>(row.getColumn(f + 2).getInt64()),
+                             static_cast<uint64_t>(row.getColumn(f + 3).getInt64())};
+  leaf.sharding_string = optional_text(row.getColumn(f + 7));
+  if (!leaf.sharding_string && s.sharding_id) leaf.sharding_string = sharding_string(s.sharding_id);
+  leaf.random_key_impl = optional_text(row.getColumn(f + 8));
+  leaf.string_value = optional_text(row.getColumn(f + 9));
+  if (auto id = optional_int(row.getColumn(f + 10))) leaf.inline_shape = shape(*id);
+  if (auto id = optional_int(row.getColumn(f + 11))) leaf.inline_dtype = dtype(*id);
+  leaf.error = optional_text(row.getColumn(f + 12));
+  std::string name = optional_text(row.getColumn(f + 13)).value_or(leaf.name);
+  std::string directory = optional_text(row.getColumn(f + 14)).value_or(item_directory);
+
+  switch (s.metadata_index) {
+    case 1: {
+      ArrayMetadata array{std::move(name), std::move(directory), s.shape, std::nullopt, s.dtype,
+                          s.storage};
+      if (s.array_sharding) array.sharding = *s.array_sharding;
+      leaf.metadata = std::move(array);
+      break;
+    }
+    case 2: leaf.metadata = ScalarMetadata{std::move(name), std::move(directory), s.dtype}; break;
+    case 3: leaf.metadata = StringMetadata{std::move(name), std::move(directory)}; break;
+    case 4: leaf.metadata = BareMetadata{std::move(name), std::move(directory)}; break;
+    default: break;
+  }
+  return leaf;
+}
+
+ItemMetadata Loader::item_from_row(SQLite::Statement& row) {
+  ItemMetadata item;
+  const int64_t item_id = row.getColumn(0).getInt64();
+  item.name = row.getColumn(1).getString();
+  item.directory = row.getColumn(2).getString();
+  item.kind = item_kind_from_column(row.getColumn(3).getString());
+  item.handler = optional_text(row.getColumn(4));
+  item.flags.use_ocdbt = optional_bool(row.getColumn(5));
+  item.flags.use_zarr3 = row.getColumn(6).getInt64() != 0;
+  item.flags.store_array_data_equal_to_fill_value = optional_bool(row.getColumn(7));
+  item.flags.custom_metadata = optional_text(row.getColumn(8));
+  item.flags.has_value_metadata_tree = row.getColumn(9).getInt64() != 0;
+  item.array_store = array_store_from_column(row.getColumn(10).getString());
+  item.json_content = optional_text(row.getColumn(11));
+  item.error = optional_text(row.getColumn(12));
+
+  select_leaves_.bind(1, item_id);
+  while (select_leaves_.executeStep())
+    item.leaves.push_back(decode_leaf(select_leaves_, 0, item.directory));
+  select_leaves_.reset();
+
+  select_problems_.bind(1, row.getColumn(13).getInt64());
+  select_problems_.bind(2, item_id);
+  while (select_problems_.executeStep()) item.problems.push_back(problem_from_row(select_problems_, 0));
+  select_problems_.reset();
+  return item;
+}
+
+std::optional<ItemMetadata> Loader::item(const std::string& checkpoint_directory,
+                                         const std::string& item_name) {
+  select_item_.bind(1, checkpoint_directory);
+  select_item_.bind(2, item_name);
+  if (!select_item_.executeStep()) {
+    select_item_.reset();
+    return std::nullopt;
+  }
+  ItemMetadata item = item_from_row(select_item_);
+  select_item_.reset();
+  return item;
+}
+
+std::optional<CheckpointMetadata> Loader::checkpoint(const std::string& directory) {
+  auto& q = select_checkpoint_;
+  q.bind(1, directory);
+  if (!q.executeStep()) {
+    q.reset();
+    return std::nullopt;
+  }
+  CheckpointMetadata c;
+  const int64_t id = q.getColumn(0).getInt64();
+  c.directory = q.getColumn(1).getString();
+  c.root = q.getColumn(2).getString();
+  c.step_name = q.getColumn(3).getString();
+  c.step = optional_int(q.getColumn(4));
+  c.direct = q.getColumn(5).getInt64() != 0;
+  c.layout_version = q.getColumn(6).getInt();
+  c.finished = q.getColumn(7).getInt64() != 0;
+  c.unfinished_reason = q.getColumn(8).getString();
+  c.commit_marker = q.getColumn(9).getInt64() != 0;
+  c.mtime_nsecs = q.getColumn(10).getInt64();
+  StepMetadata& s = c.step_metadata;
+  s.present = q.getColumn(11).getInt64() != 0;
+  const int64_t handlers_kind = q.getColumn(12).getInt64();
+  if (handlers_kind == 1) s.item_handlers = q.getColumn(13).getString();
+  s.metrics = q.getColumn(14).getString();
+  s.performance_metrics = q.getColumn(15).getString();
+  s.custom_metadata = q.getColumn(16).getString();
+  s.init_timestamp_nsecs = optional_int(q.getColumn(17));
+  s.commit_timestamp_nsecs = optional_int(q.getColumn(18));
+  s.commit_timestamp_null = q.getColumn(19).getInt64() != 0;
+  q.reset();
+
+  if (handlers_kind == 2) {
+    std::map<std::string, std::optional<std::string>> handlers;
+    select_handlers_.bind(1, id);
+    while (select_handlers_.executeStep())
+      handlers.emplace(select_handlers_.getColumn(0).getString(),
+                       optional_text(select_handlers_.getColumn(1)));
+    select_handlers_.reset();
+    s.item_handlers = std::move(handlers);
+  }
+  select_problems_.bind(1, id);
+  select_problems_.bind(2);
+  while (select_problems_.executeStep()) c.problems.push_back(problem_from_row(select_problems_, 0));
+  select_problems_.reset();
+
+  select_items_.bind(1, id);
+  while (select_items_.executeStep()) c.items.push_back(item_from_row(select_items_));
+  select_items_.reset();
+  return c;
+}
+
+}  // namespace ckptcat::catalog_detail

@@ -1,0 +1,44 @@
+// Writes one CheckpointMetadata into the catalog tables (inside a transaction
+// the caller owns). Prepared statements live as long as the writer.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <cstdint>
+#include <string_view>
+
+#include "ckptcat/checkpoint.h"
+#include "interner.h"
+
+namespace ckptcat::catalog_detail {
+
+class CheckpointWriter {
+ public:
+  CheckpointWriter(SQLite::Database& db, Interner& interner);
+
+  struct Written {
+    int64_t checkpoint_id = 0;
+    uint64_t leaf_count = 0;
+  };
+  // Inserts the checkpoint; the directory must not be in the catalog.
+  Written write(const CheckpointMetadata& checkpoint, std::string_view fingerprint);
+
+ private:
+  struct ItemTotals {
+    uint64_t leaves = 0;
+    uint64_t stored_bytes = 0;
+  };
+  ItemTotals write_item(int64_t checkpoint_id, int64_t ord, const ItemMetadata& item);
+  void write_leaf(int64_t item_id, int64_t ord, const ItemMetadata& item, const Leaf& leaf);
+  void write_problems(int64_t checkpoint_id, int64_t item_id, const std::vector<Problem>& problems);
+  int64_t root(const std::string& path);
+
+  SQLite::Database& db_;
+  Interner& interner_;
+  SQLite::Statement select_root_, insert_root_, insert_checkpoint_, insert_handler_,
+      insert_item_, update_item_totals_, update_checkpoint_totals_, insert_problem_,
+      insert_leaf_, insert_extra_;
+};
+
+}  // namespace ckptcat::catalog_detail
