@@ -1,0 +1,32 @@
+// array_metadatas/process_<N> files (orbax-format.md §5).
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ckptcat/checkpoint.h"
+
+namespace ckptcat::orbax {
+
+struct ArrayWriteMetadata {
+  std::optional<Shape> write_shape;
+  std::optional<Shape> chunk_shape;
+  std::optional<std::string> random_key_impl;  // ext_metadata.random_key_impl
+  bool operator==(const ArrayWriteMetadata&) const = default;
+};
+
+struct ArrayMetadatas {
+  std::vector<int64_t> processes;  // process indices found, ascending
+  // From the lowest process index (all must agree; disagreements are problems).
+  std::map<std::string, ArrayWriteMetadata> by_name;
+  std::vector<Problem> problems;
+};
+
+// Reads every <item>/array_metadatas/process_<decimal> file. Missing folder:
+// empty result, no problem (Orbax does not need it).
+ArrayMetadatas read_array_metadatas(const std::filesystem::path& item_dir);
+
+}  // namespace ckptcat::orbax

@@ -1,0 +1,188 @@
+// Array stores (see array_store.h).
+//
+// Keys (§6.3): zarr metadata under "<param>/.zarray" (v2) or "<param>/zarr.json"
+// (v3); chunks under "<param>/0.0" (v2) or "<param>/c/0/0" (v3). A bare
+// top-level leaf has the empty param name, so its keys have no prefix. Names
+// may hold "/", so a key is attributed to the longest known param whose prefix
+// leaves a valid chunk key.
+#include "array_store.h"
+
+#include <map>
+
+#include "ckptcat/ocdbt.h"
+#include "json_file.h"
+#include "zarr.h"
+
+namespace ckptcat::orbax {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool is_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) if (c < '0' || c > '9') return false;
+  return true;
+}
+
+// digits (sep digits)*
+bool is_index_list(std::string_view s) {
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == '.' || s[i] == '/') {
+      if (!is_digits(s.substr(start, i - start))) return false;
+      start = i + 1;
+    }
+  }
+  return true;
+}
+
+std::string_view metadata_key(bool zarr3) { return zarr3 ? kZarr3MetadataKey : kZarr2MetadataKey; }
+
+std::string key_prefix(const std::string& param) { return param.empty() ? "" : param + "/"; }
+
+// The param a key belongs to and whether it is the metadata key.
+struct KeyOwner {
+  std::string param;
+  bool is_metadata = false;
+};
+
+std::optional<KeyOwner> owner_of(std::string_view key, bool zarr3,
+                                 const std::set<std::string>& params) {
+  const auto meta = metadata_key(zarr3);
+  // Candidate split points: every "/" from the right, then the empty param.
+  size_t end = key.size();
+  while (true) {
+    const size_t slash = end == 0 ? std::string_view::npos : key.rfind('/', end - 1);
+    const bool at_root = slash == std::string_view::npos;
+    const std::string_view param = at_root ? std::string_view() : key.substr(0, slash);
+    const std::string_view rest = at_root ? key : key.substr(slash + 1);
+    if (params.count(std::string(param))) {
+      if (rest == meta) return KeyOwner{std::string(param), true};
+      if (is_chunk_key(rest, zarr3)) return KeyOwner{std::string(param), false};
+    }
+    if (at_root) return std::nullopt;
+    end = slash;
+  }
+}
+
+class OcdbtStore final : public ArrayStoreReader {
+ public:
+  OcdbtStore(ocdbt::Database db, bool zarr3, const std::set<std::string>& params)
+      : db_(std::move(db)), zarr3_(zarr3) {
+    // One pass over every key: value sizes only, no value is read.
+    db_.list([&](const ocdbt::KeyEntry& entry) {
+      if (auto owner = owner_of(entry.key, zarr3_, params)) {
+        if (owner->is_metadata) {
+          metadata_entries_.emplace(owner->param, entry);
+        } else {
+          auto& size = sizes_[owner->param];
+          ++size.chunk_count;
+          size.bytes += entry.value_size;
+        }
+      }
+      return true;
+    });
+  }
+  ArrayStore kind() const override {
+    return db_.fallback() ? ArrayStore::kOcdbtFallback : ArrayStore::kOcdbt;
+  }
+  std::optional<std::string> metadata(const std::string& param) override {
+    const auto it = metadata_entries_.find(param);
+    if (it == metadata_entries_.end()) return std::nullopt;
+    if (it->second.value_size > kMaxJsonFileBytes)
+      throw Error(Error::Code::kInvalid, "zarr metadata value too large",
+                  metadata_location(param));
+    return db_.read(it->second);
+  }
+  StoredSize stored_size(const std::string& param) override {
+    const auto it = sizes_.find(param);
+    return it == sizes_.end() ? StoredSize{} : it->second;
+  }
+  std::string metadata_location(const std::string& param) const override {
+    return (db_.directory() / "manifest.ocdbt").string() + " key \"" + key_prefix(param) +
+           std::string(metadata_key(zarr3_)) + "\"";
+  }
+
+ private:
+  ocdbt::Database db_;
+  bool zarr3_;
+  std::map<std::string, ocdbt::KeyEntry> metadata_entries_;
+  std::map<std::string, StoredSize> sizes_;
+};
+
+class FileStore final : public ArrayStoreReader {
+ public:
+  FileStore(fs::path item_dir, bool zarr3) : item_dir_(std::move(item_dir)), zarr3_(zarr3) {}
+  ArrayStore kind() const override { return ArrayStore::kFiles; }
+  std::optional<std::string> metadata(const std::string& param) override {
+    const auto path = param_dir(param) / metadata_key(zarr3_);
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return std::nullopt;
+    return read_file_bounded(path);
+  }
+  StoredSize stored_size(const std::string& param) override {
+    StoredSize size;
+    const fs::path dir = param_dir(param);
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) return size;
+    // zarr v3 and "/"-separated v2 chunks nest; bound the walk depth.
+    for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it.depth() > 32) { it.disable_recursion_pending(); continue; }
+      if (!it->is_regular_file(ec)) continue;
+      const std::string rel = it->path().lexically_relative(dir).generic_string();
+      if (!is_chunk_key(rel, zarr3_)) continue;
+      ++size.chunk_count;
+      size.bytes += it->file_size(ec);
+    }
+    return size;
+  }
+  std::string metadata_location(const std::string& param) const override {
+    return (param_dir(param) / metadata_key(zarr3_)).string();
+  }
+
+ private:
+  fs::path param_dir(const std::string& param) const {
+    return param.empty() ? item_dir_ : item_dir_ / fs::path(param);
+  }
+  fs::path item_dir_;
+  bool zarr3_;
+};
+
+bool has_ocdbt_files(const fs::path& item_dir) {
+  std::error_code ec;
+  if (fs::exists(item_dir / "manifest.ocdbt", ec)) return true;
+  for (fs::directory_iterator it(item_dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().filename().string().rfind("ocdbt.process_", 0) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+bool is_chunk_key(std::string_view rest, bool zarr3) {
+  if (!zarr3) return is_index_list(rest);
+  if (rest == "c") return true;
+  return rest.size() > 2 && rest[0] == 'c' && (rest[1] == '/' || rest[1] == '.') &&
+         is_index_list(rest.substr(2));
+}
+
+std::unique_ptr<ArrayStoreReader> open_array_store(const fs::path& item_dir,
+                                                   std::optional<bool> use_ocdbt, bool zarr3,
+                                                   const std::set<std::string>& params,
+                                                   std::vector<Problem>& problems) {
+  const bool ocdbt = use_ocdbt.value_or(has_ocdbt_files(item_dir));
+  if (!ocdbt) return std::make_unique<FileStore>(item_dir, zarr3);
+  try {
+    auto db = ocdbt::Database::open(item_dir);
+    if (db.fallback())
+      problems.push_back({Problem::Severity::kWarning, (item_dir / "manifest.ocdbt").string(),
+                          "arrays read through the per-process databases: " +
+                              db.fallback_reason()});
+    return std::make_unique<OcdbtStore>(std::move(db), zarr3, params);
+  } catch (const Error& e) {
+    problems.push_back({Problem::Severity::kError, e.file().empty() ? item_dir.string() : e.file(),
+                        "cannot open the OCDBT database: " + std::string(e.what())});
+    return nullptr;
+  }
+}
+
+}  // namespace ckptcat::orbax

@@ -1,0 +1,44 @@
+#include "folder_layout.h"
+
+#include <algorithm>
+
+namespace ckptcat::orbax {
+
+namespace fs = std::filesystem;
+
+bool FolderListing::has(const std::string& file) const {
+  return std::binary_search(files.begin(), files.end(), file);
+}
+bool FolderListing::has_folder(const std::string& folder) const {
+  return std::binary_search(folders.begin(), folders.end(), folder);
+}
+
+FolderListing list_folder(const fs::path& dir, std::error_code& ec) {
+  FolderListing out;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code entry_ec;
+    const auto status = it->status(entry_ec);  // follows links
+    if (entry_ec) continue;
+    const std::string name = it->path().filename().string();
+    if (fs::is_directory(status)) out.folders.push_back(name);
+    else if (fs::is_regular_file(status)) out.files.push_back(name);
+  }
+  std::sort(out.files.begin(), out.files.end());
+  std::sort(out.folders.begin(), out.folders.end());
+  return out;
+}
+
+bool holds_pytree(const FolderListing& listing) {
+  for (const char* f : {"_METADATA", "_sharding", "_strings.json", "manifest.ocdbt", "checkpoint"})
+    if (listing.has(f)) return true;
+  if (listing.has_folder("array_metadatas")) return true;
+  for (const auto& d : listing.folders)
+    if (d.rfind("ocdbt.process_", 0) == 0) return true;
+  return false;
+}
+
+bool holds_step_marker(const FolderListing& listing) {
+  return listing.has("_CHECKPOINT_METADATA") || listing.has("orbax.checkpoint");
+}
+
+}  // namespace ckptcat::orbax

@@ -1,0 +1,360 @@
+// Reading one item folder into ItemMetadata (ckptcat/reader.h read_item).
+//
+// Item kinds, decided from the folder content (orbax-format.md §1.1, §7, §8):
+//  - pytree: holds _METADATA, or the legacy msgpack file `checkpoint`, or any
+//    other pytree file (_sharding, manifest.ocdbt, array_metadatas/,
+//    ocdbt.process_*); without _METADATA and msgpack it is an item-level error
+//    (Orbax raises FileNotFoundError).
+//  - json: handler typestr ends in JsonCheckpointHandler / JsonHandler /
+//    MetricsHandler, or the folder holds data.json, metadata or metrics; the
+//    content is kept as text (v1 data.json first, then metadata, metrics).
+//  - other: anything else (proto items, random-key composites, ...).
+//
+// Leaves of a pytree come from _METADATA in file order; each gets its typed
+// metadata (§6.1). Failures stay with the leaf (Leaf::error): a missing zarr
+// metadata value leaves shape and dtype unknown, the rest of the item usable.
+#include <map>
+
+#include "array_metadatas.h"
+#include "array_store.h"
+#include "ckptcat/reader.h"
+#include "json_file.h"
+#include "legacy_checkpoint.h"
+#include "sharding_file.h"
+#include "strings_file.h"
+#include "tree_metadata.h"
+#include "zarr.h"
+
+namespace ckptcat::orbax {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool path_exists(const fs::path& p) {
+  std::error_code ec;
+  return fs::exists(p, ec);
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool is_json_handler(const std::optional<std::string>& handler) {
+  return handler && (ends_with(*handler, "JsonCheckpointHandler") ||
+                     ends_with(*handler, "JsonHandler") || ends_with(*handler, "MetricsHandler"));
+}
+
+bool has_pytree_files(const fs::path& dir) {
+  for (const char* name : {"_METADATA", "_sharding", "manifest.ocdbt", "array_metadatas",
+                           "_strings.json"})
+    if (path_exists(dir / name)) return true;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().filename().string().rfind("ocdbt.process_", 0) == 0) return true;
+  return false;
+}
+
+std::string where(const Error& e, const std::string& fallback_file) {
+  const std::string file = e.file().empty() ? fallback_file : e.file();
+  std::string text = file + ": " + e.message();
+  if (e.offset()) text += " (at byte " + std::to_string(*e.offset()) + ")";
+  return text;
+}
+
+// Reads zarr metadata of `leaf` (array or scalar) from `store`.
+std::optional<ZarrArray> zarr_of(const std::string& name, ArrayStoreReader* store, bool zarr3,
+                                 const std::string& store_problem, Leaf& leaf) {
+  if (!store) {
+    leaf.error = "zarr metadata unreadable: " + store_problem;
+    return std::nullopt;
+  }
+  try {
+    const auto text = store->metadata(name);
+    if (!text) {
+      leaf.error = "zarr metadata missing: " + store->metadata_location(name);
+      return std::nullopt;
+    }
+    const std::string location = store->metadata_location(name);
+    return zarr3 ? parse_zarr3(*text, location) : parse_zarr2(*text, location);
+  } catch (const Error& e) {
+    leaf.error = "zarr metadata unreadable: " + where(e, store->metadata_location(name));
+    return std::nullopt;
+  }
+}
+
+class PyTreeReader {
+ public:
+  PyTreeReader(ItemMetadata& item, const ReadOptions& options)
+      : item_(item), dir_(item.directory), options_(options) {}
+
+  void read() {
+    const auto metadata_file = dir_ / "_METADATA";
+    const auto msgpack_file = dir_ / "checkpoint";
+    const bool has_msgpack = path_exists(msgpack_file) && fs::is_regular_file(msgpack_file);
+    if (has_msgpack) read_msgpack(msgpack_file);
+    if (path_exists(metadata_file)) {
+      from_tree_metadata(metadata_file);
+    } else if (has_msgpack && msgpack_ok_) {
+      item_.problems.push_back({Problem::Severity::kWarning, metadata_file.string(),
+                                "no _METADATA: tree rebuilt from the legacy msgpack file; value "
+                                "types are unknown"});
+      from_msgpack();
+    } else {
+      item_.error = metadata_file.string() + ": file not found (no pytree metadata)";
+    }
+  }
+
+ private:
+  void read_msgpack(const fs::path& file) {
+    try {
+      legacy_ = read_legacy_checkpoint(file);
+      for (size_t i = 0; i < legacy_.size(); ++i) legacy_index_.emplace(legacy_[i].name, i);
+      msgpack_ok_ = true;
+    } catch (const Error& e) {
+      msgpack_problem_ = where(e, file.string());
+      item_.problems.push_back({Problem::Severity::kError, file.string(), e.message()});
+    }
+  }
+
+  void open_store(std::optional<bool> use_ocdbt, bool zarr3) {
+    store_ = open_array_store(dir_, use_ocdbt, zarr3, names_, item_.problems);
+    if (store_) item_.array_store = store_->kind();
+    else store_problem_ = item_.problems.empty() ? dir_.string() : item_.problems.back().message;
+  }
+
+  void from_tree_metadata(const fs::path& metadata_file) {
+    TreeMetadataFile tree;
+    try {
+      tree = parse_tree_metadata(read_file_bounded(metadata_file), metadata_file.string());
+    } catch (const Error& e) {
+      item_.error = where(e, metadata_file.string());
+      return;
+    }
+    item_.flags = tree.flags;
+    if (tree.dropped_prefix_entries)
+      item_.problems.push_back({Problem::Severity::kWarning, metadata_file.string(),
+                                std::to_string(tree.dropped_prefix_entries) +
+                                    " entries dropped: strict prefixes of other entries "
+                                    "(left by a partial save)"});
+    bool needs_store = false;
+    for (const auto& e : tree.entries) {
+      names_.insert(param_name(e.key_path));
+      const auto kind = leaf_kind(e.value_type, e.skip_deserialize);
+      needs_store = needs_store || kind == LeafKind::kArray || kind == LeafKind::kScalar;
+    }
+    const ShardingFile sharding = read_sharding_file(dir_, names_);
+    append(item_.problems, sharding.problems);
+    const ArrayMetadatas array_metadatas = read_array_metadatas(dir_);
+    append(item_.problems, array_metadatas.problems);
+    std::optional<StringsFile> strings;
+    if (needs_store) open_store(tree.flags.use_ocdbt, tree.flags.use_zarr3);
+    else if (msgpack_ok_) item_.array_store = ArrayStore::kMsgpack;
+
+    item_.leaves.reserve(tree.entries.size());
+    for (const auto& e : tree.entries) {
+      Leaf leaf;
+      leaf.key_path = e.key_path;
+      leaf.name = param_name(e.key_path);
+      leaf.value_type = e.value_type;
+      leaf.skip_deserialize = e.skip_deserialize;
+      leaf.kind = leaf_kind(e.value_type, e.skip_deserialize);
+      if (const auto it = sharding.by_name.find(leaf.name); it != sharding.by_name.end())
+        leaf.sharding_string = it->second;
+      if (const auto it = array_metadatas.by_name.find(leaf.name);
+          it != array_metadatas.by_name.end())
+        leaf.random_key_impl = it->second.random_key_impl;
+      switch (leaf.kind) {
+        case LeafKind::kArray: array_leaf(leaf, e.write_shape, tree.flags.use_zarr3); break;
+        case LeafKind::kScalar: {
+          ScalarMetadata scalar{leaf.name, dir_.string(), std::nullopt};
+          if (auto z = zarr_of(leaf.name, store_.get(), tree.flags.use_zarr3, store_problem_, leaf))
+            scalar.dtype = z->dtype;
+          leaf.metadata = std::move(scalar);
+          add_stored_size(leaf);
+          break;
+        }
+        case LeafKind::kString:
+          leaf.metadata = StringMetadata{leaf.name, dir_.string()};
+          if (options_.string_values) {
+            if (!strings) strings.emplace(dir_, item_.problems);
+            leaf.string_value = strings->value(leaf.name);
+          }
+          break;
+        case LeafKind::kBare:
+          leaf.metadata = BareMetadata{leaf.name, dir_.string()};
+          bare_leaf(leaf);
+          break;
+        case LeafKind::kEmpty:
+        case LeafKind::kOther:
+          break;
+      }
+      item_.leaves.push_back(std::move(leaf));
+    }
+  }
+
+  void array_leaf(Leaf& leaf, const std::optional<Shape>& write_shape, bool zarr3) {
+    ArrayMetadata array;
+    array.name = leaf.name;
+    array.directory = dir_.string();
+    array.storage = StorageMetadata{std::nullopt, write_shape};
+    if (leaf.sharding_string && !leaf.sharding_string->empty()) {
+      try {
+        array.sharding = sharding_from_serialized_string(*leaf.sharding_string);
+      } catch (const std::exception& e) {
+        leaf.error = (dir_ / "_sharding").string() + ": sharding of \"" + leaf.name +
+                     "\" unreadable: " + e.what();
+      }
+    }
+    if (auto z = zarr_of(leaf.name, store_.get(), zarr3, store_problem_, leaf)) {
+      array.shape = z->shape;
+      array.dtype = z->dtype;
+      array.storage->chunk_shape = z->chunk_shape;
+    }
+    leaf.metadata = std::move(array);
+    add_stored_size(leaf);
+  }
+
+  void bare_leaf(Leaf& leaf) {
+    if (!msgpack_ok_) {
+      leaf.error = msgpack_problem_.empty()
+                       ? (dir_ / "checkpoint").string() +
+                             ": file not found (the value of this skip_deserialize leaf)"
+                       : msgpack_problem_;
+      return;
+    }
+    const auto it = legacy_index_.find(leaf.name);
+    if (it == legacy_index_.end()) {
+      leaf.error = (dir_ / "checkpoint").string() + ": no value for \"" + leaf.name + "\"";
+      return;
+    }
+    leaf.inline_shape = legacy_[it->second].shape;
+    leaf.inline_dtype = legacy_[it->second].dtype;
+  }
+
+  void add_stored_size(Leaf& leaf) {
+    if (!options_.stored_sizes || !store_) return;
+    try {
+      leaf.stored = store_->stored_size(leaf.name);
+    } catch (const Error& e) {
+      item_.problems.push_back({Problem::Severity::kError, e.file().empty() ? dir_.string() : e.file(),
+                                "stored size of \"" + leaf.name + "\": " + e.message()});
+    }
+  }
+
+  // No _METADATA (pre-2023 layouts): the structure comes from msgpack.
+  void from_msgpack() {
+    for (const auto& legacy : legacy_)
+      if (legacy.kind == LegacyLeaf::Kind::kPlaceholder) names_.insert(legacy.placeholder);
+    const bool any_placeholder = !names_.empty();
+    if (any_placeholder) open_store(std::nullopt, false);
+    else item_.array_store = ArrayStore::kMsgpack;
+    for (const auto& entry : legacy_) {
+      const LegacyLeaf* legacy = &entry;
+      Leaf leaf;
+      leaf.key_path = legacy->key_path;
+      leaf.name = legacy->name;
+      switch (legacy->kind) {
+        case LegacyLeaf::Kind::kEmpty:
+          leaf.kind = LeafKind::kEmpty;
+          leaf.value_type = legacy->empty_type;
+          leaf.skip_deserialize = true;
+          break;
+        case LegacyLeaf::Kind::kInlineArray:
+        case LegacyLeaf::Kind::kValue:
+          leaf.kind = LeafKind::kBare;
+          leaf.skip_deserialize = true;
+          leaf.metadata = BareMetadata{leaf.name, dir_.string()};
+          leaf.inline_shape = legacy->shape;
+          leaf.inline_dtype = legacy->dtype;
+          break;
+        case LegacyLeaf::Kind::kPlaceholder: {
+          leaf.kind = LeafKind::kArray;
+          ArrayMetadata array;
+          array.name = leaf.name;
+          array.directory = dir_.string();
+          array.storage = StorageMetadata{};
+          Leaf probe;
+          if (auto z = zarr_of(legacy->placeholder, store_.get(), false, store_problem_, probe)) {
+            array.shape = z->shape;
+            array.dtype = z->dtype;
+            array.storage->chunk_shape = z->chunk_shape;
+          } else {
+            leaf.error = "shape and dtype not recoverable: " + *probe.error;
+          }
+          leaf.metadata = std::move(array);
+          if (options_.stored_sizes && store_) leaf.stored = store_->stored_size(legacy->placeholder);
+          break;
+        }
+      }
+      item_.leaves.push_back(std::move(leaf));
+    }
+  }
+
+  static void append(std::vector<Problem>& to, const std::vector<Problem>& from) {
+    to.insert(to.end(), from.begin(), from.end());
+  }
+
+  ItemMetadata& item_;
+  fs::path dir_;
+  const ReadOptions& options_;
+  std::set<std::string> names_;
+  std::vector<LegacyLeaf> legacy_;               // msgpack leaves in file order
+  std::map<std::string, size_t> legacy_index_;  // param name -> index in legacy_
+  bool msgpack_ok_ = false;
+  std::string msgpack_problem_;
+  std::unique_ptr<ArrayStoreReader> store_;
+  std::string store_problem_;
+};
+
+// The JSON file of a JSON item, by preference.
+std::optional<fs::path> json_item_file(const fs::path& dir, const std::string& name) {
+  for (const std::string& candidate : {std::string("data.json"), std::string("metadata"),
+                                      std::string("metrics"), name}) {
+    if (candidate.empty()) continue;
+    const auto p = dir / candidate;
+    std::error_code ec;
+    if (fs::is_regular_file(p, ec)) return p;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ItemMetadata read_item(const fs::path& item_dir, const std::string& name,
+                       const std::optional<std::string>& handler, const ReadOptions& options) {
+  ItemMetadata item;
+  item.name = name;
+  item.directory = fs::absolute(item_dir).lexically_normal().string();
+  if (!item.directory.empty() && item.directory.back() == '/' && item.directory.size() > 1)
+    item.directory.pop_back();
+  item.handler = handler;
+  const fs::path dir(item.directory);
+
+  const bool pytree = path_exists(dir / "_METADATA") || path_exists(dir / "checkpoint") ||
+                      (!is_json_handler(handler) && has_pytree_files(dir));
+  if (pytree) {
+    item.kind = ItemKind::kPyTree;
+    PyTreeReader(item, options).read();
+    return item;
+  }
+  const auto json_file = json_item_file(dir, name);
+  if (is_json_handler(handler) || json_file) {
+    item.kind = ItemKind::kJson;
+    if (!json_file) {
+      item.error = (dir / "metadata").string() + ": file not found (JSON item)";
+      return item;
+    }
+    try {
+      std::string text = read_file_bounded(*json_file);
+      parse_json(text, json_file->string());  // validates; NaN/Infinity allowed
+      item.json_content = std::move(text);
+    } catch (const Error& e) {
+      item.error = where(e, json_file->string());
+    }
+    return item;
+  }
+  item.kind = ItemKind::kOther;
+  return item;
+}
+
+}  // namespace ckptcat::orbax

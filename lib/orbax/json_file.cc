@@ -1,0 +1,155 @@
+// Bounded JSON file reading (see json_file.h).
+#include "json_file.h"
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+
+#include "ckptcat/python_json.h"
+
+namespace ckptcat::orbax {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+// Sentinels standing for the non-standard tokens while nlohmann parses. They
+// start with a NUL character, which a JSON text can only hold escaped, so a
+// substituted token cannot be confused with a string from the file unless the
+// file spells exactly "\u0000ckptcat:..." (documented limitation).
+constexpr std::string_view kNaN = "\"\\u0000ckptcat:NaN\"";
+constexpr std::string_view kInf = "\"\\u0000ckptcat:Infinity\"";
+constexpr std::string_view kNegInf = "\"\\u0000ckptcat:-Infinity\"";
+
+// Replaces NaN / Infinity / -Infinity outside strings with sentinel strings.
+// Returns false (and leaves `out` untouched) when the text has none.
+bool substitute_tokens(std::string_view text, std::string& out) {
+  bool in_string = false, any = false;
+  size_t copied = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') { in_string = true; continue; }
+    std::string_view sentinel;
+    size_t len = 0;
+    if (text.substr(i, 3) == "NaN") { sentinel = kNaN; len = 3; }
+    else if (text.substr(i, 8) == "Infinity") { sentinel = kInf; len = 8; }
+    else if (text.substr(i, 9) == "-Infinity") { sentinel = kNegInf; len = 9; }
+    if (len == 0) continue;
+    if (!any) out.reserve(text.size() + 64);
+    any = true;
+    out.append(text.substr(copied, i - copied));
+    out.append(sentinel);
+    i += len - 1;
+    copied = i + 1;
+  }
+  if (any) out.append(text.substr(copied));
+  return any;
+}
+
+std::optional<double> sentinel_value(const json& value) {
+  if (!value.is_string()) return std::nullopt;
+  const auto& s = value.get_ref<const std::string&>();
+  if (s.size() < 9 || s[0] != '\0' || s.compare(1, 8, "ckptcat:") != 0) return std::nullopt;
+  const std::string_view token = std::string_view(s).substr(9);
+  if (token == "NaN") return std::numeric_limits<double>::quiet_NaN();
+  if (token == "Infinity") return std::numeric_limits<double>::infinity();
+  if (token == "-Infinity") return -std::numeric_limits<double>::infinity();
+  return std::nullopt;
+}
+
+struct DepthExceeded {};
+
+}  // namespace
+
+std::string read_file_bounded(const fs::path& file, uint64_t max_bytes) {
+  std::error_code ec;
+  const auto status = fs::status(file, ec);
+  if (ec || !fs::exists(status))
+    throw Error(Error::Code::kNotFound, "file not found", file.string());
+  if (!fs::is_regular_file(status))
+    throw Error(Error::Code::kInvalid, "not a regular file", file.string());
+  const auto size = fs::file_size(file, ec);
+  if (ec) throw Error(Error::Code::kIO, "cannot stat: " + ec.message(), file.string());
+  if (size > max_bytes)
+    throw Error(Error::Code::kInvalid,
+                "file is " + std::to_string(size) + " bytes, over the " +
+                    std::to_string(max_bytes) + "-byte limit for metadata files",
+                file.string());
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error(Error::Code::kIO, "cannot open", file.string());
+  std::string data(size, '\0');
+  in.read(data.data(), static_cast<std::streamsize>(size));
+  if (static_cast<uint64_t>(in.gcount()) != size)
+    throw Error(Error::Code::kIO, "short read", file.string());
+  return data;
+}
+
+json parse_json(std::string_view text, const std::string& file) {
+  std::string substituted;
+  const bool has_tokens = substitute_tokens(text, substituted);
+  const std::string_view input = has_tokens ? std::string_view(substituted) : text;
+  const json::parser_callback_t callback = [&](int depth, json::parse_event_t event,
+                                               json& parsed) {
+    if ((event == json::parse_event_t::object_start ||
+         event == json::parse_event_t::array_start) &&
+        depth >= kMaxJsonDepth)
+      throw DepthExceeded{};
+    if (has_tokens && event == json::parse_event_t::value)
+      if (auto v = sentinel_value(parsed)) parsed = *v;
+    return true;
+  };
+  try {
+    json result = json::parse(input.begin(), input.end(), callback);
+    // A bare top-level token is not reported through the value event.
+    if (has_tokens)
+      if (auto v = sentinel_value(result)) result = *v;
+    return result;
+  } catch (const DepthExceeded&) {
+    throw Error(Error::Code::kInvalid,
+                "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels", file);
+  } catch (const json::parse_error& e) {
+    throw Error(Error::Code::kInvalid, std::string("not valid JSON: ") + e.what(), file,
+                e.byte > 0 ? std::optional<uint64_t>(e.byte - 1) : std::nullopt);
+  }
+}
+
+json read_json_file(const fs::path& file, uint64_t max_bytes) {
+  return parse_json(read_file_bounded(file, max_bytes), file.string());
+}
+
+std::optional<int64_t> get_int64(const json& object, const char* key, const std::string& file) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return std::nullopt;
+  if (it->is_number_integer()) {
+    if (it->is_number_unsigned() &&
+        it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      throw Error(Error::Code::kInvalid, std::string("\"") + key + "\" exceeds int64", file);
+    return it->get<int64_t>();
+  }
+  throw Error(Error::Code::kInvalid,
+              std::string("\"") + key + "\" must be an integer, not " + it->type_name(), file);
+}
+
+std::vector<int64_t> to_shape(const json& value, const std::string& file, const std::string& what) {
+  if (!value.is_array())
+    throw Error(Error::Code::kInvalid, what + " must be a list of integers", file);
+  std::vector<int64_t> shape;
+  shape.reserve(value.size());
+  for (const auto& d : value) {
+    if (!d.is_number_integer() ||
+        (d.is_number_unsigned() &&
+         d.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())))
+      throw Error(Error::Code::kInvalid, what + " must be a list of integers", file);
+    shape.push_back(d.get<int64_t>());
+  }
+  return shape;
+}
+
+std::string to_python_json(const json& value) { return pyjson::dumps(value); }
+
+}  // namespace ckptcat::orbax

@@ -1,0 +1,53 @@
+// Bounded reading of the small JSON files Orbax writes, parsed the way Python's
+// json module reads them: the non-standard tokens NaN, Infinity and -Infinity
+// are accepted (json.dumps writes them for non-finite floats, orbax-format.md
+// §2.5) and become doubles, so pyjson::dumps re-emits them unchanged. Nesting
+// depth and file size are capped so hostile files cannot exhaust memory.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "ckptcat/error.h"
+
+namespace ckptcat::orbax {
+
+// Largest JSON file read into memory (a _METADATA of a million leaves is ~150 MiB).
+inline constexpr uint64_t kMaxJsonFileBytes = 256ull << 20;
+// Deepest JSON nesting accepted (Orbax's own files nest at most ~6 levels;
+// user metadata gets generous room).
+inline constexpr int kMaxJsonDepth = 512;
+
+// Reads a whole regular file of at most `max_bytes`. Throws Error kNotFound when
+// it does not exist, kInvalid when it is too large or not a regular file, kIO
+// when reading fails.
+std::string read_file_bounded(const std::filesystem::path& file,
+                              uint64_t max_bytes = kMaxJsonFileBytes);
+
+// Parses `text` (see above). Throws Error kInvalid naming `file` with the parse
+// error position.
+nlohmann::ordered_json parse_json(std::string_view text, const std::string& file);
+
+// read_file_bounded + parse_json.
+nlohmann::ordered_json read_json_file(const std::filesystem::path& file,
+                                      uint64_t max_bytes = kMaxJsonFileBytes);
+
+// An integer member without going through double: nullopt when absent or null;
+// Error kInvalid (naming `file` and `key`) when present with another type or
+// outside int64.
+std::optional<int64_t> get_int64(const nlohmann::ordered_json& object, const char* key,
+                                 const std::string& file);
+
+// A JSON list of integers (a shape); Error kInvalid when it is something else.
+std::vector<int64_t> to_shape(const nlohmann::ordered_json& value, const std::string& file,
+                              const std::string& what);
+
+// Python-json.dumps text of a parsed value (NaN/Infinity kept as tokens).
+std::string to_python_json(const nlohmann::ordered_json& value);
+
+}  // namespace ckptcat::orbax

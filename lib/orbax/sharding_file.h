@@ -1,0 +1,36 @@
+// The `_sharding` file of an item (orbax-format.md §4.2).
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ckptcat/checkpoint.h"
+
+namespace ckptcat::orbax {
+
+// Decodes URL-safe base64 with `=` padding (Python's urlsafe_b64encode
+// output). nullopt for anything else: wrong alphabet, missing or misplaced
+// padding, non-zero trailing bits.
+std::optional<std::string> decode_base64url(std::string_view text);
+
+struct ShardingFile {
+  bool present = false;
+  // param name -> the serialized sharding string exactly as stored (null values
+  // are left out; empty strings kept).
+  std::map<std::string, std::string> by_name;
+  std::vector<Problem> problems;
+};
+
+// Reads <item>/_sharding. `names` are the item's param names; keys that are not
+// base64 of one of them are legacy raw-name keys (2023) or junk and are
+// reported. A legacy raw-name key naming a known param is still used (nested
+// objects are JSON-pointer paths: their keys are joined with "/").
+ShardingFile read_sharding_file(const std::filesystem::path& item_dir,
+                                const std::set<std::string>& names);
+
+}  // namespace ckptcat::orbax
