@@ -1,0 +1,311 @@
+// Unit tests of the pure pieces of the reader: JSON with NaN tokens, step
+// metadata, _METADATA, base64url, zarr metadata and dtype names, msgpack, step
+// names.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "array_store.h"
+#include "ckptcat/reader.h"
+#include "json_file.h"
+#include "legacy_checkpoint.h"
+#include "orbax_writer.h"
+#include "sharding_file.h"
+#include "shared_data.h"
+#include "step_metadata.h"
+#include "step_name.h"
+#include "tree_metadata.h"
+#include "zarr.h"
+
+using namespace ckptcat;
+using namespace ckptcat::orbax;
+
+namespace {
+void write_bytes(const std::filesystem::path& p, const std::string& bytes) {
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << bytes;
+}
+}  // namespace
+
+TEST_CASE("JSON: NaN / Infinity tokens outside strings, depth bound, exact int64") {
+  const auto j = parse_json(R"({"a": NaN, "b": [Infinity, -Infinity], "s": "NaN Infinity", "n": 1})", "f");
+  CHECK(std::isnan(j["a"].get<double>()));
+  CHECK(j["b"][0].get<double>() == INFINITY);
+  CHECK(j["b"][1].get<double>() == -INFINITY);
+  CHECK(j["s"] == "NaN Infinity");
+  CHECK(to_python_json(j) == R"({"a": NaN, "b": [Infinity, -Infinity], "s": "NaN Infinity", "n": 1})");
+  CHECK(std::isnan(parse_json("NaN", "f").get<double>()));
+  CHECK_THROWS_AS(parse_json(std::string(600, '[') + std::string(600, ']'), "deep"), Error);
+  try {
+    parse_json("{\"a\": }", "some/file");
+    FAIL("no throw");
+  } catch (const Error& e) {
+    CHECK(e.file() == "some/file");
+    CHECK(e.code() == Error::Code::kInvalid);
+  }
+  const auto ts = parse_json(R"({"t": 9223372036854775807, "u": 9223372036854775808, "f": 1.5})", "f");
+  CHECK(get_int64(ts, "t", "f") == INT64_MAX);
+  CHECK_THROWS_AS(get_int64(ts, "u", "f"), Error);
+  CHECK_THROWS_AS(get_int64(ts, "f", "f"), Error);
+  CHECK_FALSE(get_int64(ts, "missing", "f").has_value());
+}
+
+TEST_CASE("_CHECKPOINT_METADATA: every field optional, unknown keys, NaN metrics") {
+  auto m = parse_step_metadata(
+      R"({"item_handlers": {"a": "x.Y", "b": null}, "metrics": {"loss": NaN}, "init_timestamp_nsecs": 1778718340383655282, "commit_timestamp_nsecs": null, "custom": {"k": 1}})",
+      "f");
+  CHECK(m.present);
+  const auto& h = std::get<1>(*m.item_handlers);
+  CHECK(h.at("a") == "x.Y");
+  CHECK_FALSE(h.at("b").has_value());
+  CHECK(m.metrics == R"({"loss": NaN})");
+  CHECK(m.performance_metrics == "{}");
+  CHECK(m.init_timestamp_nsecs == 1778718340383655282);
+  CHECK(m.commit_timestamp_null);
+  CHECK_FALSE(m.commit_timestamp_nsecs.has_value());
+  CHECK(m.custom_metadata == R"({"custom": {"k": 1}})");
+  auto empty = parse_step_metadata("{}", "f");
+  CHECK_FALSE(empty.item_handlers.has_value());
+  CHECK(empty.custom_metadata == "{}");
+  CHECK_THROWS_AS(parse_step_metadata(R"({"item_handlers": 3})", "f"), Error);
+  CHECK_THROWS_AS(parse_step_metadata(R"({"init_timestamp_nsecs": 1.5e18})", "f"), Error);
+  CHECK_THROWS_AS(parse_step_metadata(R"([1])", "f"), Error);
+}
+
+TEST_CASE("root metadata: current and legacy forms") {
+  auto r = parse_root_metadata(R"({"internal_metadata": {}, "custom_metadata": {"lr": 0.001}, "extra": 1})", "f", false);
+  CHECK(r.custom_metadata == R"({"lr": 0.001, "extra": 1})");
+  auto legacy = parse_root_metadata(R"({"lr": 0.001})", "f", true);
+  CHECK(legacy.legacy);
+  CHECK(legacy.custom_metadata == R"({"lr": 0.001})");
+}
+
+TEST_CASE("_METADATA: key_metadata, value types, flags, strict-prefix entries") {
+  const std::string text =
+      R"j({"tree_metadata": {"('opt', '0')": {"key_metadata": [{"key": "opt", "key_type": 2}, {"key": "0", "key_type": 1}], "value_metadata": {"value_type": "None", "skip_deserialize": true}}, )j"
+      R"j("('opt',)": {"key_metadata": [{"key": "opt", "key_type": 2}], "value_metadata": {"value_type": "Dict", "skip_deserialize": true}}, )j"
+      R"j("('w',)": {"key_metadata": [{"key": "w", "key_type": 2}], "value_metadata": {"value_type": "jax.Array", "skip_deserialize": false, "write_shape": [2, 8]}}, )j"
+      R"j("('a.b',)": {"key_metadata": [{"key": "a.b", "key_type": 2}], "value_metadata": {"value_type": "my.Custom", "skip_deserialize": false}}}, )j"
+      R"j("use_ocdbt": true, "use_zarr3": false, "custom_metadata": {"note": "x"}, "value_metadata_tree": "{}"})j";
+  const auto t = parse_tree_metadata(text, "f");
+  REQUIRE(t.entries.size() == 3);  // ('opt',) is a strict prefix of ('opt', '0')
+  CHECK(t.dropped_prefix_entries == 1);
+  CHECK(t.entries[0].key_path == KeyPath{{"opt", KeyType::kDict}, {"0", KeyType::kSequence}});
+  CHECK(t.entries[1].write_shape == Shape{2, 8});
+  CHECK(t.entries[2].key_path.size() == 1);  // "a.b" is one key, never split
+  CHECK(t.flags.use_ocdbt == true);
+  CHECK(t.flags.custom_metadata == R"({"note": "x"})");
+  CHECK(t.flags.has_value_metadata_tree);
+  CHECK_FALSE(t.flags.store_array_data_equal_to_fill_value.has_value());
+
+  CHECK(leaf_kind("jax.Array", false) == LeafKind::kArray);
+  CHECK(leaf_kind("np.ndarray", true) == LeafKind::kBare);
+  CHECK(leaf_kind("scalar", false) == LeafKind::kScalar);
+  CHECK(leaf_kind("string", false) == LeafKind::kString);
+  for (auto e : {"Dict", "List", "Tuple", "None", "NamedTuple"}) CHECK(leaf_kind(e, true) == LeafKind::kEmpty);
+  CHECK(leaf_kind("placeholder", true) == LeafKind::kOther);
+  CHECK(leaf_kind("my.Custom", false) == LeafKind::kOther);
+
+  CHECK_THROWS_AS(parse_tree_metadata(R"({"use_zarr3": false})", "f"), Error);
+  CHECK_THROWS_AS(parse_tree_metadata(R"({"tree_metadata": {"x": {"key_metadata": [{"key": "a", "key_type": 3}], "value_metadata": {"value_type": "x", "skip_deserialize": false}}}})", "f"), Error);
+  CHECK_THROWS_AS(parse_tree_metadata(R"({"tree_metadata": {"x": {"key_metadata": [], "value_metadata": {"value_type": "x"}}}})", "f"), Error);
+  CHECK_THROWS_AS(parse_tree_metadata("dummy", "f"), Error);
+}
+
+TEST_CASE("base64url: Orbax's _sharding keys, both directions") {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"a", "YQ=="}, {"b.c", "Yi5j"}, {"params.w", "cGFyYW1zLnc="},
+      {"params.dense.kernel", "cGFyYW1zLmRlbnNlLmtlcm5lbA=="}, {"x/y", "eC95"},
+      {"\xc3\xa9", "w6k="}, {"", ""}, {"\xfb\xff", "-_8="}};
+  for (const auto& [name, key] : cases) {
+    CHECK(testing::base64url_encode(name) == key);
+    CHECK(decode_base64url(key) == name);
+  }
+  for (auto bad : {"YQ", "YQ=", "Y===", "a+b/", "YR==", "Y=Q="}) CHECK_FALSE(decode_base64url(bad).has_value());
+}
+
+TEST_CASE("zarr dtypes: every dtype of the spec maps to its NumPy name") {
+  const std::vector<std::pair<std::string, std::string>> v2 = {
+      {"|b1", "bool"}, {"|i1", "int8"}, {"|u1", "uint8"}, {"<i2", "int16"}, {"<u2", "uint16"},
+      {"<i4", "int32"}, {"<u4", "uint32"}, {"<i8", "int64"}, {"<u8", "uint64"},
+      {"<f2", "float16"}, {"<f4", "float32"}, {"<f8", "float64"}, {"<c8", "complex64"},
+      {"<c16", "complex128"}, {">i4", "int32"}, {">f8", "float64"}, {"=u2", "uint16"},
+      {"|S5", "bytes40"}, {"|V4", "void32"}};
+  for (const auto& [z, n] : v2) CHECK(numpy_dtype_from_zarr2(z) == n);
+  const std::vector<std::string> extended = {
+      "bfloat16", "float8_e4m3fn", "float8_e4m3fnuz", "float8_e4m3b11fnuz", "float8_e5m2",
+      "float8_e5m2fnuz", "float8_e3m4", "float8_e8m0fnu", "float4_e2m1fn", "int4", "int2"};
+  for (const auto& e : extended) {
+    CHECK(numpy_dtype_from_zarr2(e) == e);
+    CHECK(numpy_dtype_from_zarr3(e) == e);
+  }
+  for (auto s : {"bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
+                 "float16", "float32", "float64", "complex64", "complex128"})
+    CHECK(numpy_dtype_from_zarr3(s) == s);
+  CHECK(numpy_dtype_from_zarr3("r16") == "void16");
+  for (auto bad : {"<i3", "<x4", "i4", "", "<f16", "|b2", "<U5"}) CHECK_FALSE(numpy_dtype_from_zarr2(bad).has_value());
+  CHECK_FALSE(numpy_dtype_from_zarr3("r7").has_value());
+  CHECK_FALSE(numpy_dtype_from_zarr3("<i4").has_value());
+  // The writer's spelling round-trips.
+  for (auto s : {"bool", "int8", "uint32", "float64", "complex64", "bfloat16", "int4"})
+    CHECK(numpy_dtype_from_zarr2(testing::zarr2_dtype(s)) == s);
+}
+
+TEST_CASE("zarr metadata: v2, v3 with and without the sharding codec, errors") {
+  const auto z2 = parse_zarr2(R"({"chunks":[8],"compressor":{"id":"zstd","level":1},"dimension_separator":".","dtype":"<i4","fill_value":null,"filters":null,"order":"C","shape":[8],"zarr_format":2})", "f");
+  CHECK(z2.shape == Shape{8});
+  CHECK(z2.chunk_shape == Shape{8});
+  CHECK(z2.dtype == "int32");
+  const auto z3 = parse_zarr3(R"({"chunk_grid":{"configuration":{"chunk_shape":[8]},"name":"regular"},"chunk_key_encoding":{"name":"default"},"codecs":[{"configuration":{"chunk_shape":[4],"codecs":[],"index_codecs":[]},"name":"sharding_indexed"}],"data_type":"bfloat16","fill_value":0,"node_type":"array","shape":[8],"zarr_format":3})", "f");
+  CHECK(z3.chunk_shape == Shape{4});
+  CHECK(z3.dtype == "bfloat16");
+  const auto plain = parse_zarr3(R"({"chunk_grid":{"configuration":{"chunk_shape":[2,3]},"name":"regular"},"codecs":[{"name":"bytes"}],"data_type":"bool","shape":[4,6],"zarr_format":3})", "f");
+  CHECK(plain.chunk_shape == Shape{2, 3});
+  CHECK_THROWS_AS(parse_zarr2(R"({"chunks":[8],"dtype":"<q4","shape":[8]})", "f"), Error);
+  CHECK_THROWS_AS(parse_zarr2(R"({"chunks":[8],"dtype":[["a","<i4"]],"shape":[8]})", "f"), Error);
+  CHECK_THROWS_AS(parse_zarr2(R"({"dtype":"<i4","shape":[8]})", "f"), Error);
+  CHECK_THROWS_AS(parse_zarr3(R"({"data_type":"int32","shape":["x"]})", "f"), Error);
+}
+
+TEST_CASE("chunk keys") {
+  CHECK(is_chunk_key("0", false));
+  CHECK(is_chunk_key("0.12.3", false));
+  CHECK(is_chunk_key("0/1", false));
+  CHECK_FALSE(is_chunk_key(".zarray", false));
+  CHECK_FALSE(is_chunk_key("0.", false));
+  CHECK_FALSE(is_chunk_key("a/0", false));
+  CHECK(is_chunk_key("c", true));
+  CHECK(is_chunk_key("c/0/1", true));
+  CHECK_FALSE(is_chunk_key("c/", true));
+  CHECK_FALSE(is_chunk_key("zarr.json", true));
+}
+
+TEST_CASE("step names and unfinished names") {
+  CHECK(parse_step_name("23") == 23);
+  CHECK(parse_step_name("0023") == 23);
+  CHECK(parse_step_name("step_23") == 23);
+  CHECK(parse_step_name("step_0023") == 23);
+  CHECK(parse_step_name("my_run_7") == 7);
+  CHECK_FALSE(parse_step_name("best").has_value());
+  CHECK_FALSE(parse_step_name("_5").has_value());
+  CHECK_FALSE(parse_step_name("step-5").has_value());
+  CHECK_FALSE(parse_step_name("99999999999999999999").has_value());
+  CHECK(testing::step_folder_name(23, "", 4) == "0023");
+  CHECK(testing::step_folder_name(12345, "step", 4) == "step_12345");
+  CHECK_FALSE(unfinished_name_reason("100.orbax-checkpoint-tmp").empty());
+  CHECK_FALSE(unfinished_name_reason("step_0100.orbax-checkpoint-tmp-1715000000").empty());
+  CHECK_FALSE(unfinished_name_reason("7.partial_save").empty());
+  CHECK_FALSE(unfinished_name_reason("7.pending_1715000000123_0a1b2c").empty());
+  CHECK(unfinished_name_reason("7.pending_x_0a").empty());
+  CHECK(unfinished_name_reason("100").empty());
+  CHECK(final_name("step_0100.orbax-checkpoint-tmp-17") == "step_0100");
+  CHECK(final_name("7.pending_1_ab") == "7");
+}
+
+TEST_CASE("Python keypath strings as Orbax writes them") {
+  using testing::python_keypath_string;
+  CHECK(python_keypath_string({{"a", KeyType::kDict}}) == "('a',)");
+  CHECK(python_keypath_string({{"b", KeyType::kDict}, {"c", KeyType::kDict}}) == "('b', 'c')");
+  CHECK(python_keypath_string({}) == "()");
+  CHECK(python_keypath_string({{"it's", KeyType::kDict}}) == "(\"it's\",)");
+  CHECK(python_keypath_string({{"x\"y", KeyType::kDict}, {"z'w", KeyType::kDict}}) == "('x\"y', \"z'w\")");
+  CHECK(python_keypath_string({{"tab\t", KeyType::kDict}}) == "('tab\\t',)");
+}
+
+TEST_CASE("msgpack legacy file: ext arrays, placeholders, containers, chunked arrays, damage") {
+  testing::TempDir tmp;
+  // {"a": ext1[[8],"int64",bin8], "b": "PLACEHOLDER://b", "c": {"d": [], "e": nil, "f": 3, "g": 1.5},
+  //  "t": ext4[1, ext3[[],"float32",bin4]],
+  //  "big": {"__msgpack_chunked_array__": true, "shape": {"0": 2, "1": 3}, "chunks": {"0": ext1[[6],"bfloat16",bin12]}}}
+  std::string b;
+  auto str = [&](const std::string& s) { b += char(0xa0 | s.size()); b += s; };
+  auto ext1 = [&](std::vector<int> shape, const std::string& dtype, int nbytes, int type = 1) {
+    std::string p;
+    p += char(0x93);
+    p += char(0x90 | shape.size());
+    for (int d : shape) p += char(d);
+    p += char(0xa0 | dtype.size());
+    p += dtype;
+    p += char(0xc4);
+    p += char(nbytes);
+    p += std::string(nbytes, '\0');
+    b += char(0xc7);
+    b += char(p.size());
+    b += char(type);
+    b += p;
+  };
+  b += char(0x85);
+  str("a"); ext1({8}, "int64", 64);
+  str("b"); str("PLACEHOLDER://b");
+  str("c"); b += char(0x84); str("d"); b += char(0x90); str("e"); b += char(0xc0); str("f"); b += char(0x03);
+  str("g"); b += char(0xcb); b += std::string("\x3f\xf8\0\0\0\0\0\0", 8);
+  str("t");
+  {
+    std::string saved = b;
+    b.clear();
+    b += char(0x92); b += char(0x01); ext1({}, "float32", 4, 3);
+    const std::string payload = b;
+    b = saved;
+    b += char(0xc7); b += char(payload.size()); b += char(4); b += payload;
+  }
+  str("big"); b += char(0x83);
+  b += char(0xb9); b += "__msgpack_chunked_array__"; b += char(0xc3);
+  str("shape"); b += char(0x82); str("0"); b += char(2); str("1"); b += char(3);
+  str("chunks"); b += char(0x81); str("0"); ext1({6}, "bfloat16", 12);
+  const auto file = tmp.path() / "checkpoint";
+  write_bytes(file, b);
+  const auto leaves = read_legacy_checkpoint(file);
+  std::map<std::string, LegacyLeaf> by;
+  for (const auto& l : leaves) by[l.name] = l;
+  CHECK(leaves.size() == 9);
+  CHECK(by["a"].kind == LegacyLeaf::Kind::kInlineArray);
+  CHECK(by["a"].shape == Shape{8});
+  CHECK(by["a"].dtype == "int64");
+  CHECK(by["b"].kind == LegacyLeaf::Kind::kPlaceholder);
+  CHECK(by["b"].placeholder == "b");
+  CHECK(by["c.d"].empty_type == "List");
+  CHECK(by["c.e"].empty_type == "None");
+  CHECK(by["c.f"].dtype == "int64");
+  CHECK(by["c.g"].dtype == "float64");
+  CHECK(by["t.0"].dtype == "int64");
+  CHECK(by["t.1"].shape == Shape{});
+  CHECK(by["t.1"].dtype == "float32");
+  CHECK(by["t.1"].key_path.back().type == KeyType::kSequence);
+  CHECK(by["big"].kind == LegacyLeaf::Kind::kInlineArray);
+  CHECK(by["big"].shape == Shape{2, 3});
+  CHECK(by["big"].dtype == "bfloat16");
+
+  // Every truncation fails cleanly with the file named.
+  for (size_t n = 0; n < b.size(); ++n) {
+    write_bytes(file, b.substr(0, n));
+    try {
+      read_legacy_checkpoint(file);
+      FAIL("truncated at " << n << " did not fail");
+    } catch (const Error& e) {
+      CHECK(e.file() == file.string());
+    }
+  }
+  // Huge counts and lengths are rejected before allocation; deep nesting is bounded.
+  for (std::string bad : {std::string("\xdd\xff\xff\xff\xff", 5), std::string("\xdb\xff\xff\xff\xff", 5),
+                          std::string("\xc9\xff\xff\xff\xff\x01", 6), std::string(100, '\x91'),
+                          std::string("\xc1")}) {
+    write_bytes(file, bad);
+    CHECK_THROWS_AS(read_legacy_checkpoint(file), Error);
+  }
+}
+
+TEST_CASE("the corpus's legacy msgpack files decode as the spec says") {
+  const auto corpus = testing::shared_dir_or_skip() / "corpus";
+  const auto all = read_legacy_checkpoint(corpus / "orbax-aggregate/aggregate_all.checkpoint/checkpoint");
+  REQUIRE(all.size() == 4);
+  CHECK(all[0].name == "a");
+  CHECK(all[0].shape == Shape{8});
+  CHECK(all[1].shape == Shape{16});
+  CHECK(all[2].name == "c.a");
+  CHECK(all[2].shape == Shape{2, 4});
+  CHECK(all[3].dtype == "int64");
+  const auto some = read_legacy_checkpoint(corpus / "orbax-aggregate/aggregate_some.checkpoint/checkpoint");
+  CHECK(some[0].kind == LegacyLeaf::Kind::kPlaceholder);
+  CHECK(some[0].placeholder == "a");
+}
