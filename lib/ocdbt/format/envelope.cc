@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "byte_reader.h"
@@ -40,8 +41,9 @@ void zstd_decode(std::string_view payload, uint64_t payload_offset, uint64_t cap
                  std::string& out) {
   ZSTD_DCtx* dctx = thread_dctx();
   ZSTD_inBuffer in{payload.data(), payload.size(), 0};
-  uint64_t capacity = std::min<uint64_t>(cap, std::max<uint64_t>(4096, payload.size() * 4));
-  if (out.size() < capacity) out.resize(capacity);
+  // Start from a guess (or the buffer left by the previous item), never above the cap.
+  const uint64_t guess = std::max<uint64_t>({uint64_t{4096}, uint64_t{payload.size()} * 4, uint64_t{out.size()}});
+  out.resize(std::min<uint64_t>(cap, guess));
   size_t produced = 0;
   size_t last = 0;
   while (in.pos < in.size) {
