@@ -1,0 +1,237 @@
+// The import pipeline (ckptcat/importer.h).
+//
+// Threads: `jobs` readers claim checkpoints by index, fingerprint them and read
+// the changed ones; the calling thread is the only writer, so the Catalog is
+// used by one thread. Each reader pushes exactly one message per claimed
+// checkpoint and a last "finished" message; the writer pops until every reader
+// has finished, which also drains the queue if storing fails midway.
+#include "ckptcat/importer.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <map>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "bounded_queue.h"
+#include "ckptcat/error.h"
+#include "ckptcat/leaf_fields.h"
+
+namespace ckptcat {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct Message {
+  enum class Kind { kUnchanged, kRead, kFailed, kReaderFinished };
+  Kind kind = Kind::kReaderFinished;
+  size_t index = 0;  // into the discovered locations
+  std::string fingerprint;
+  std::optional<CheckpointMetadata> checkpoint;
+  std::string error_file;
+  std::string error_message;
+};
+
+// A problem tagged with the position of its checkpoint, for ordering.
+struct OrderedProblem {
+  size_t index = 0;
+  ImportProblem problem;
+};
+
+bool is_error(Problem::Severity s) { return s == Problem::Severity::kError; }
+
+// The problems a read recorded: the same ones the catalog lists in import_errors.
+void collect_problems(const CheckpointMetadata& cp, size_t index,
+                      std::vector<OrderedProblem>& out) {
+  for (const auto& p : cp.problems)
+    out.push_back({index, {p.severity, cp.directory, "", "", p.file, p.message}});
+  for (const auto& item : cp.items) {
+    if (item.error)
+      out.push_back({index, {Problem::Severity::kError, cp.directory, item.name, "",
+                             item.directory, *item.error}});
+    for (const auto& p : item.problems)
+      out.push_back({index, {p.severity, cp.directory, item.name, "", p.file, p.message}});
+    for (const auto& leaf : item.leaves)
+      if (leaf.error)
+        out.push_back({index, {Problem::Severity::kError, cp.directory, item.name, leaf.name,
+                               item.directory, *leaf.error}});
+  }
+}
+
+}  // namespace
+
+uint64_t ImportSummary::error_count() const {
+  return static_cast<uint64_t>(
+      std::count_if(problems.begin(), problems.end(), [](const auto& p) { return is_error(p.severity); }));
+}
+uint64_t ImportSummary::warning_count() const { return problems.size() - error_count(); }
+
+Importer::Importer(Catalog& catalog, ImportOptions options)
+    : catalog_(catalog), options_(std::move(options)) {}
+
+ImportSummary Importer::run(const std::vector<fs::path>& paths) {
+  const auto start = Clock::now();
+  const auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  ImportSummary summary;
+  std::vector<OrderedProblem> problems;
+
+  // Discovery. An item folder stands for its whole checkpoint: the catalog
+  // keys checkpoints by folder, and a partial read would replace the whole.
+  std::vector<std::string> bases;
+  std::vector<orbax::CheckpointLocation> locations;
+  std::set<fs::path> seen;
+  for (const auto& path : paths) {
+    const std::string base = normal_path(path.string());
+    bases.push_back(base);
+    try {
+      auto found = orbax::discover(base, options_.discovery);
+      for (const auto& p : found.problems)
+        problems.push_back({0, {p.severity, base, "", "", p.file, p.message}});
+      for (auto& loc : found.checkpoints) {
+        loc.only_item.reset();
+        if (seen.insert(loc.directory).second) locations.push_back(std::move(loc));
+      }
+    } catch (const Error& e) {
+      problems.push_back(
+          {0, {Problem::Severity::kError, base, "", "", e.file().empty() ? base : e.file(), e.message()}});
+    }
+  }
+  summary.discovered = locations.size();
+
+  std::map<std::string, std::string> stored;  // directory -> fingerprint
+  for (const auto& c : catalog_.list_checkpoints()) stored.emplace(c.directory, c.fingerprint);
+
+  // Readers.
+  unsigned jobs = options_.jobs ? options_.jobs : std::thread::hardware_concurrency();
+  jobs = std::max(1u, std::min<unsigned>(jobs, static_cast<unsigned>(std::max<size_t>(1, locations.size()))));
+  import_detail::BoundedQueue<Message> queue(2 * jobs);
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  auto read_one = [&](size_t index) {
+    const auto& loc = locations[index];
+    Message m;
+    m.index = index;
+    try {
+      m.fingerprint = orbax::fingerprint(loc);
+      const auto it = stored.find(loc.directory.string());
+      if (!options_.force && it != stored.end() && it->second == m.fingerprint) {
+        m.kind = Message::Kind::kUnchanged;
+      } else {
+        m.checkpoint = orbax::read_checkpoint(loc, options_.read);
+        m.kind = Message::Kind::kRead;
+      }
+    } catch (const Error& e) {
+      m.kind = Message::Kind::kFailed;
+      m.error_file = e.file().empty() ? loc.directory.string() : e.file();
+      m.error_message = e.message();
+    } catch (const std::exception& e) {
+      m.kind = Message::Kind::kFailed;
+      m.error_file = loc.directory.string();
+      m.error_message = e.what();
+    }
+    return m;
+  };
+  std::vector<std::thread> readers;
+  for (unsigned j = 0; j < jobs; ++j)
+    readers.emplace_back([&] {
+      for (size_t i; !stop && (i = next++) < locations.size();) queue.push(read_one(i));
+      queue.push(Message{});
+    });
+
+  // The writer: this thread.
+  ImportProgress progress;
+  progress.total = locations.size();
+  for (const auto& p : problems) progress.errors += is_error(p.problem.severity);
+  std::exception_ptr failure;
+  auto fail = [&](size_t index, const std::string& file, const std::string& message) {
+    ++summary.failed;
+    ++progress.errors;
+    problems.push_back({index, {Problem::Severity::kError, locations[index].directory.string(),
+                                "", "", file, message}});
+  };
+  auto store = [&](Message& m) {
+    const std::string directory = locations[m.index].directory.string();
+    switch (m.kind) {
+      case Message::Kind::kUnchanged:
+        ++summary.unchanged;
+        break;
+      case Message::Kind::kFailed:
+        fail(m.index, m.error_file, "cannot read checkpoint: " + m.error_message);
+        break;
+      case Message::Kind::kRead: {
+        try {
+          // ingest() keeps a checkpoint whose fingerprint is unchanged; forcing
+          // means dropping it first (two transactions: a failed write here
+          // loses the old entry, which the user asked to replace anyway).
+          const auto it = stored.find(directory);
+          const bool forced = options_.force && it != stored.end() && it->second == m.fingerprint;
+          if (forced) catalog_.remove({directory});
+          const auto result = catalog_.ingest(*m.checkpoint, m.fingerprint);
+          switch (forced ? IngestAction::kReplaced : result.action) {
+            case IngestAction::kInserted: ++summary.inserted; break;
+            case IngestAction::kReplaced: ++summary.replaced; break;
+            case IngestAction::kUnchanged: ++summary.unchanged; break;
+          }
+          summary.leaves += result.leaf_count;
+          progress.leaves += result.leaf_count;
+          const size_t before = problems.size();
+          collect_problems(*m.checkpoint, m.index, problems);
+          for (size_t i = before; i < problems.size(); ++i)
+            progress.errors += is_error(problems[i].problem.severity);
+        } catch (const Error& e) {
+          fail(m.index, e.file().empty() ? directory : e.file(),
+               "cannot store checkpoint: " + e.message());
+        }
+        break;
+      }
+      case Message::Kind::kReaderFinished:
+        break;
+    }
+  };
+  for (unsigned finished = 0; finished < jobs;) {
+    auto m = queue.pop();
+    if (!m || m->kind == Message::Kind::kReaderFinished) {
+      ++finished;
+      continue;
+    }
+    if (failure) continue;  // draining after a failure
+    try {
+      store(*m);
+      ++progress.done;
+      progress.seconds = elapsed();
+      if (options_.progress) options_.progress(progress);
+    } catch (...) {
+      failure = std::current_exception();
+      stop = true;
+    }
+  }
+  for (auto& t : readers) t.join();
+  if (failure) std::rethrow_exception(failure);
+
+  if (options_.prune) {
+    for (const auto& c : catalog_.list_checkpoints()) {
+      const bool under = std::any_of(bases.begin(), bases.end(),
+                                     [&](const auto& b) { return path_is_under(c.directory, b); });
+      if (!under) continue;
+      std::error_code ec;
+      // Only a definite "does not exist" prunes; an unreadable parent does not.
+      if (fs::status(c.directory, ec).type() == fs::file_type::not_found)
+        summary.pruned_directories.push_back(c.directory);
+    }
+    summary.pruned = catalog_.remove(summary.pruned_directories);
+  }
+
+  std::stable_sort(problems.begin(), problems.end(),
+                   [](const auto& a, const auto& b) { return a.index < b.index; });
+  for (auto& p : problems) summary.problems.push_back(std::move(p.problem));
+  summary.seconds = elapsed();
+  progress.seconds = summary.seconds;
+  if (options_.progress) options_.progress(progress);
+  return summary;
+}
+
+}  // namespace ckptcat
