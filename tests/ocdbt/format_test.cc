@@ -83,9 +83,16 @@ TEST_CASE("varints decode the spec's examples and reject overlong or out-of-rang
   CHECK(code_of([&] { counts.check_count(1000, 2, "n"); }) == Error::Code::kCorruption);
 }
 
-TEST_CASE("CRC-32C check value") {
+TEST_CASE("CRC-32C check value; the fast path equals Boost.CRC") {
   CHECK(crc32c("123456789") == 0xE3069283u);
+  CHECK(crc32c_portable("123456789") == 0xE3069283u);
   CHECK(crc32c("") == 0u);
+  std::string bytes(3000, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 131 + (i >> 3));
+  for (size_t start : {0, 1, 3, 7})
+    for (size_t len : {0, 1, 7, 8, 9, 63, 64, 65, 2990})
+      CHECK(crc32c(std::string_view(bytes).substr(start, len)) ==
+            crc32c_portable(std::string_view(bytes).substr(start, len)));
 }
 
 TEST_CASE("the spec's real manifest decodes field by field") {

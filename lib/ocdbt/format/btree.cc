@@ -1,6 +1,6 @@
 #include "btree.h"
 
-#include <cstring>
+#include <algorithm>
 
 namespace ckptcat::ocdbt::format {
 namespace {
@@ -32,9 +32,13 @@ void decode_keys(ByteReader& in, uint32_t n, bool interior, BtreeNode& out) {
       // Strictly increasing: compare the suffix with the rest of key[i-1].
       const char* rest = out.key_bytes.data() + prev_start + prefix[i];
       const size_t rest_len = prev_len - prefix[i];
-      const int c = std::memcmp(s.data(), rest, std::min(rest_len, s.size()));
-      if (c < 0 || (c == 0 && s.size() <= rest_len))
-        in.fail("keys not strictly increasing at entry " + std::to_string(i));
+      // Usually the first suffix byte already differs, so compare inline.
+      const size_t m = std::min(rest_len, s.size());
+      size_t j = 0;
+      while (j < m && s[j] == rest[j]) ++j;
+      const bool increasing = j < m ? static_cast<uint8_t>(s[j]) > static_cast<uint8_t>(rest[j])
+                                    : s.size() > rest_len;
+      if (!increasing) in.fail("keys not strictly increasing at entry " + std::to_string(i));
       out.key_bytes.append(out.key_bytes, prev_start, prefix[i]);
     }
     out.key_bytes.append(s);

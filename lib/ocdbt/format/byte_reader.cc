@@ -1,7 +1,5 @@
 #include "byte_reader.h"
 
-#include <limits>
-
 #include "ckptcat/error.h"
 
 namespace ckptcat::ocdbt::format {
@@ -10,10 +8,9 @@ void ByteReader::fail(const std::string& message) const {
   throw Error(Error::Code::kCorruption, message, {}, pos_);
 }
 
-void ByteReader::need(uint64_t n, const char* field) const {
-  if (n > remaining())
-    fail(std::string("truncated ") + field + ": need " + std::to_string(n) + " bytes, " +
-         std::to_string(remaining()) + " left");
+void ByteReader::fail_truncated(uint64_t n, const char* field) const {
+  fail(std::string("truncated ") + field + ": need " + std::to_string(n) + " bytes, " +
+       std::to_string(remaining()) + " left");
 }
 
 void ByteReader::check_count(uint64_t count, uint64_t min_bytes_each, const char* field) const {
@@ -52,16 +49,6 @@ uint64_t ByteReader::varint(unsigned max_bytes, uint64_t max_value, const char* 
   return value;
 }
 
-uint64_t ByteReader::varint64(const char* field) {
-  return varint(10, std::numeric_limits<uint64_t>::max(), field);
-}
-uint32_t ByteReader::varint32(const char* field) {
-  return static_cast<uint32_t>(varint(5, std::numeric_limits<uint32_t>::max(), field));
-}
-uint16_t ByteReader::varint16(const char* field) {
-  return static_cast<uint16_t>(varint(5, std::numeric_limits<uint16_t>::max(), field));
-}
-
 uint8_t ByteReader::u8(const char* field) {
   need(1, field);
   return static_cast<uint8_t>(data_[pos_++]);
@@ -92,13 +79,6 @@ uint64_t ByteReader::u64le(const char* field) {
 }
 
 int32_t ByteReader::i32le(const char* field) { return static_cast<int32_t>(u32le(field)); }
-
-std::string_view ByteReader::bytes(uint64_t n, const char* field) {
-  need(n, field);
-  std::string_view out = data_.substr(pos_, n);
-  pos_ += n;
-  return out;
-}
 
 void ByteReader::expect_end(const char* structure) const {
   if (!at_end())

@@ -20,16 +20,35 @@ class ByteReader {
  public:
   explicit ByteReader(std::string_view data) : data_(data) {}
 
-  uint64_t varint64(const char* field);
-  uint32_t varint32(const char* field);
-  uint16_t varint16(const char* field);  // decoded as a 32-bit varint, then range-checked
+  // One-byte varints (the common case) are decoded inline.
+  uint64_t varint64(const char* field) {
+    if (pos_ < data_.size() && static_cast<uint8_t>(data_[pos_]) < 0x80)
+      return static_cast<uint8_t>(data_[pos_++]);
+    return varint(10, ~uint64_t{0}, field);
+  }
+  uint32_t varint32(const char* field) {
+    if (pos_ < data_.size() && static_cast<uint8_t>(data_[pos_]) < 0x80)
+      return static_cast<uint8_t>(data_[pos_++]);
+    return static_cast<uint32_t>(varint(5, 0xffffffffu, field));
+  }
+  // Decoded as a 32-bit varint (up to 5 bytes), then range-checked.
+  uint16_t varint16(const char* field) {
+    if (pos_ < data_.size() && static_cast<uint8_t>(data_[pos_]) < 0x80)
+      return static_cast<uint8_t>(data_[pos_++]);
+    return static_cast<uint16_t>(varint(5, 0xffff, field));
+  }
   uint8_t u8(const char* field);
   uint32_t u32le(const char* field);
   uint32_t u32be(const char* field);
   uint64_t u64le(const char* field);
   int32_t i32le(const char* field);
   // `n` raw bytes (a view into the input).
-  std::string_view bytes(uint64_t n, const char* field);
+  std::string_view bytes(uint64_t n, const char* field) {
+    need(n, field);
+    std::string_view out = data_.substr(pos_, n);
+    pos_ += n;
+    return out;
+  }
 
   size_t position() const { return pos_; }
   size_t remaining() const { return data_.size() - pos_; }
@@ -45,7 +64,10 @@ class ByteReader {
 
  private:
   uint64_t varint(unsigned max_bytes, uint64_t max_value, const char* field);
-  void need(uint64_t n, const char* field) const;
+  void need(uint64_t n, const char* field) const {
+    if (n > remaining()) fail_truncated(n, field);
+  }
+  [[noreturn]] void fail_truncated(uint64_t n, const char* field) const;
 
   std::string_view data_;
   size_t pos_ = 0;
