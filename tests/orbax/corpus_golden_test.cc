@@ -73,7 +73,9 @@ TEST_CASE("every golden leaf matches what the reader reports") {
   }
   REQUIRE(golden.size() == 46);
   size_t leaves_checked = 0;
-  for (const auto& [item_path, leaves] : golden) {
+  for (const auto& entry : golden) {
+    const std::string& item_path = entry.first;
+    const std::vector<json>& leaves = entry.second;
     CAPTURE(item_path);
     const auto it = c.items.find(item_path);
     REQUIRE_MESSAGE(it != c.items.end(), "item not found by discovery: " << item_path);
