@@ -164,7 +164,7 @@ void Database::Impl::load_manifest(Source& src) {
 Source Database::Impl::open_source(const fs::path& dir) {
   Source src;
   src.dir = dir;
-  src.dir_prefix = dir.string();
+  src.dir_prefix = fs::absolute(dir).lexically_normal().string();
   if (src.dir_prefix.empty() || src.dir_prefix.back() != '/') src.dir_prefix += '/';
   load_manifest(src);
   const auto& table = src.manifest.table;

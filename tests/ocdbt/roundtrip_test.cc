@@ -49,6 +49,7 @@ void check_contents(const Database& db, const Contents& expected) {
     if (e.location.is_inline) {
       CHECK(e.inline_value == it->second);
     } else {
+      CHECK(fs::path(e.location.file).is_absolute());
       CHECK(fs::exists(e.location.file));
       CHECK(db.read(e) == it->second);
     }
@@ -97,9 +98,12 @@ void check_queries(const Database& db, const Contents& c) {
       {"", ""}, {"params.layer_2", "params.layer_4"}, {keys[keys.size() / 3], keys[keys.size() / 2]},
       {keys[5], keys[5]}, {keys[7], ""}, {"", keys[9]}, {"params.layer_1.kernel/3", "params.layer_1.kernel/9"},
       {"zzz", ""}, {keys.back(), ""}};
-  for (const auto& [lo, hi] : ranges)
+  for (const auto& range : ranges) {
+    const std::string& lo = range.first;
+    const std::string& hi = range.second;
     CHECK_MESSAGE(keys_of([&](auto v) { db.list_range(lo, hi, v); }) == keys_of(slice(c, lo, hi)),
                   (lo + " .. " + hi));
+  }
   // get: present keys (first, middle, last) and absent ones around them.
   for (size_t i : {size_t{0}, keys.size() / 2, keys.size() - 1}) {
     CHECK(db.get(keys[i]) == c.at(keys[i]));
