@@ -372,3 +372,33 @@ TEST_CASE("large: 300,000 keys, several B+tree levels, 30 generations") {
   check_contents(db, c);
   check_queries(db, c);
 }
+
+TEST_CASE("multi-byte varints everywhere: 300 files in one table, keys near 64 KiB, non-ASCII keys") {
+  TempDir tmp;
+  OcdbtWriterOptions options;
+  options.target_data_file_size = 1;  // every value and node in its own data file
+  options.max_node_entries = 300;
+  options.max_inline_value_bytes = 10;
+  Contents c;
+  for (int i = 0; i < 300; ++i) {
+    std::string key = "k\xc3\xa9y/\xff" + std::to_string(1000 + i);
+    if (i % 100 == 7) key += std::string(60000, static_cast<char>('a' + i % 26));
+    c[key] = std::string(11 + i, static_cast<char>(i));
+  }
+  OcdbtWriter w(tmp.path(), options);
+  for (const auto& [k, v] : c) w.put(k, v);
+  w.commit();
+  size_t files = 0;
+  for ([[maybe_unused]] const auto& item : fs::directory_iterator(tmp.path() / "d")) ++files;
+  CHECK(files == 301);
+  Database db = Database::open(tmp.path());
+  check_contents(db, c);
+  size_t n = 0;
+  db.list_prefix("k\xc3\xa9y/\xff" "11", [&](const KeyEntry& e) {
+    CHECK(e.key.rfind("k\xc3\xa9y/\xff" "11", 0) == 0);
+    return ++n, true;
+  });
+  CHECK(n == 100);
+  const std::string long_key = "k\xc3\xa9y/\xff" "1107" + std::string(60000, 'a' + 107 % 26);
+  CHECK(db.get(long_key) == c.at(long_key));
+}
