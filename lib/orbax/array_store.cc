@@ -8,6 +8,7 @@
 #include "array_store.h"
 
 #include <map>
+#include <unordered_set>
 
 #include "ckptcat/ocdbt.h"
 #include "json_file.h"
@@ -46,8 +47,9 @@ struct KeyOwner {
   bool is_metadata = false;
 };
 
-std::optional<KeyOwner> owner_of(std::string_view key, bool zarr3,
-                                 const std::set<std::string>& params) {
+using ParamSet = std::unordered_set<std::string_view>;
+
+std::optional<KeyOwner> owner_of(std::string_view key, bool zarr3, const ParamSet& params) {
   const auto meta = metadata_key(zarr3);
   // Candidate split points: every "/" from the right, then the empty param.
   size_t end = key.size();
@@ -56,10 +58,10 @@ std::optional<KeyOwner> owner_of(std::string_view key, bool zarr3,
     const bool at_root = slash == std::string_view::npos;
     const std::string_view param = at_root ? std::string_view() : key.substr(0, slash);
     const std::string_view rest = at_root ? key : key.substr(slash + 1);
-    if (params.count(std::string(param))) {
-      if (rest == meta) return KeyOwner{std::string(param), true};
-      if (is_chunk_key(rest, zarr3)) return KeyOwner{std::string(param), false};
-    }
+    // The cheap test on the remainder first; the set lookup only for candidates.
+    const bool is_meta = rest == meta;
+    if ((is_meta || is_chunk_key(rest, zarr3)) && params.count(param))
+      return KeyOwner{std::string(param), is_meta};
     if (at_root) return std::nullopt;
     end = slash;
   }
@@ -69,9 +71,10 @@ class OcdbtStore final : public ArrayStoreReader {
  public:
   OcdbtStore(ocdbt::Database db, bool zarr3, const std::set<std::string>& params)
       : db_(std::move(db)), zarr3_(zarr3) {
+    const ParamSet lookup(params.begin(), params.end());
     // One pass over every key: value sizes only, no value is read.
     db_.list([&](const ocdbt::KeyEntry& entry) {
-      if (auto owner = owner_of(entry.key, zarr3_, params)) {
+      if (auto owner = owner_of(entry.key, zarr3_, lookup)) {
         if (owner->is_metadata) {
           metadata_entries_.emplace(owner->param, entry);
         } else {

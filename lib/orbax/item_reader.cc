@@ -199,7 +199,14 @@ class PyTreeReader {
     array.storage = StorageMetadata{std::nullopt, write_shape};
     if (leaf.sharding_string && !leaf.sharding_string->empty()) {
       try {
-        array.sharding = sharding_from_serialized_string(*leaf.sharding_string);
+        // Big trees repeat a few sharding strings: parse each once.
+        auto it = parsed_shardings_.find(*leaf.sharding_string);
+        if (it == parsed_shardings_.end())
+          it = parsed_shardings_
+                   .emplace(*leaf.sharding_string,
+                            sharding_from_serialized_string(*leaf.sharding_string))
+                   .first;
+        array.sharding = it->second;
       } catch (const std::exception& e) {
         leaf.error = (dir_ / "_sharding").string() + ": sharding of \"" + leaf.name +
                      "\" unreadable: " + e.what();
@@ -304,6 +311,7 @@ class PyTreeReader {
   std::string msgpack_problem_;
   std::unique_ptr<ArrayStoreReader> store_;
   std::string store_problem_;
+  std::map<std::string, ShardingMetadata> parsed_shardings_;
 };
 
 // The JSON file of a JSON item, by preference.
