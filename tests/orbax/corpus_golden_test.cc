@@ -282,3 +282,29 @@ TEST_CASE("legacy layouts: msgpack values, plain zarr folders, t5x without _META
     CHECK(by_name["flax_mutables"]->value_type == "None");
   }
 }
+
+TEST_CASE("no _METADATA: the msgpack tree with placeholders resolved through plain zarr folders") {
+  const auto& c = corpus();
+  testing::TempDir tmp;
+  const fs::path item = tmp.path() / "aggregate_some.checkpoint";
+  fs::copy(c.root / "orbax-aggregate/aggregate_some.checkpoint", item, fs::copy_options::recursive);
+  fs::permissions(item, fs::perms::owner_all, fs::perm_options::add);
+  fs::remove(item / "_METADATA");
+  const auto found = orbax::discover(item);
+  REQUIRE(found.checkpoints.size() == 1);
+  const auto cp = orbax::read_checkpoint(found.checkpoints[0]);
+  REQUIRE(cp.items.size() == 1);
+  const auto& leaves = cp.items[0].leaves;
+  REQUIRE(leaves.size() == 4);
+  CHECK(leaves[0].name == "a");
+  CHECK(leaves[0].kind == LeafKind::kArray);
+  CHECK_FALSE(leaves[0].error.has_value());
+  CHECK(std::get<ArrayMetadata>(leaves[0].metadata).shape == Shape{8});
+  CHECK(std::get<ArrayMetadata>(leaves[0].metadata).dtype == "int64");
+  CHECK(leaves[2].kind == LeafKind::kBare);
+  CHECK(leaves[2].inline_shape == Shape{2, 4});
+  CHECK(leaves[2].inline_dtype == "int64");
+  bool warned = false;
+  for (const auto& p : cp.items[0].problems) warned = warned || p.message.find("no _METADATA") != std::string::npos;
+  CHECK(warned);
+}

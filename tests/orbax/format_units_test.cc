@@ -309,3 +309,53 @@ TEST_CASE("the corpus's legacy msgpack files decode as the spec says") {
   CHECK(some[0].kind == LegacyLeaf::Kind::kPlaceholder);
   CHECK(some[0].placeholder == "a");
 }
+
+TEST_CASE("bounded file reading and root metadata files") {
+  testing::TempDir tmp;
+  write_bytes(tmp.path() / "big", std::string(100, ' '));
+  CHECK(read_file_bounded(tmp.path() / "big", 100).size() == 100);
+  try {
+    read_file_bounded(tmp.path() / "big", 99);
+    FAIL("no throw");
+  } catch (const Error& e) {
+    CHECK(e.code() == Error::Code::kInvalid);
+    CHECK(e.file() == (tmp.path() / "big").string());
+  }
+  CHECK_THROWS_AS(read_file_bounded(tmp.path() / "missing"), Error);
+  CHECK_THROWS_AS(read_file_bounded(tmp.path()), Error);  // a folder
+
+  CHECK_FALSE(read_root_metadata(tmp.path()).present);
+  write_bytes(tmp.path() / "metadata" / "metadata", R"({"lr": NaN})");
+  auto legacy = read_root_metadata(tmp.path());
+  CHECK(legacy.present);
+  CHECK(legacy.legacy);
+  CHECK(legacy.custom_metadata == R"({"lr": NaN})");
+  write_bytes(tmp.path() / "metadata" / "_ROOT_METADATA", R"({"internal_metadata": {}, "custom": {"x": 1}})");
+  auto current = read_root_metadata(tmp.path());
+  CHECK_FALSE(current.legacy);
+  CHECK(current.custom_metadata == R"({"custom": {"x": 1}})");
+  write_bytes(tmp.path() / "metadata" / "_ROOT_METADATA", "{");
+  auto broken = read_root_metadata(tmp.path());
+  CHECK_FALSE(broken.present);
+  REQUIRE(broken.problems.size() == 1);
+  CHECK(broken.problems[0].file == (tmp.path() / "metadata" / "_ROOT_METADATA").string());
+}
+
+TEST_CASE("items: JSON items, invalid JSON, unknown folders") {
+  testing::TempDir tmp;
+  write_bytes(tmp.path() / "cfg" / "data.json", R"({"a": Infinity})");
+  auto json_item = read_item(tmp.path() / "cfg", "cfg");
+  CHECK(json_item.kind == ItemKind::kJson);
+  CHECK(json_item.json_content == R"({"a": Infinity})");
+  write_bytes(tmp.path() / "bad" / "metadata", "{nope");
+  auto bad = read_item(tmp.path() / "bad", "bad");
+  CHECK(bad.kind == ItemKind::kJson);
+  REQUIRE(bad.error.has_value());
+  CHECK(bad.error->find((tmp.path() / "bad" / "metadata").string()) != std::string::npos);
+  write_bytes(tmp.path() / "proto" / "thing.pbtxt", "x: 1");
+  CHECK(read_item(tmp.path() / "proto", "proto").kind == ItemKind::kOther);
+  auto named = read_item(tmp.path() / "proto", "proto",
+                         std::string("orbax.checkpoint._src.handlers.json_checkpoint_handler.JsonCheckpointHandler"));
+  CHECK(named.kind == ItemKind::kJson);
+  CHECK(named.error.has_value());
+}
