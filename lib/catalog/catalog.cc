@@ -399,6 +399,18 @@ std::vector<std::string> Catalog::verify() const {
                            q.getColumn(1).getString() + " has no parent in " +
                            q.getColumn(2).getString());
     }
+    // The leaves table declares no foreign keys (see the schema): check them here.
+    for (const auto& [column, parent] :
+         {std::pair{"item_id", "items"}, {"key_path_id", "key_paths"}, {"spec_id", "leaf_specs"}}) {
+      const int64_t orphans =
+          impl_->db_
+              .execAndGet(std::string("SELECT count(*) FROM leaves WHERE ") + column +
+                          " NOT IN (SELECT id FROM " + parent + ")")
+              .getInt64();
+      if (orphans)
+        problems.push_back("leaves: " + std::to_string(orphans) + " rows whose " + column +
+                           " has no row in " + parent);
+    }
     SQLite::Statement q(impl_->db_, "SELECT sharding_id, serialized FROM sharding_strings");
     while (q.executeStep()) {
       const int64_t id = q.getColumn(0).getInt64();

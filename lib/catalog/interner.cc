@@ -60,7 +60,21 @@ std::string shape_json(const Shape& shape) {
   return w.take();
 }
 
-Interner::Table::Table(SQLite::Database& db, const char* select_by_key) : select(db, select_by_key) {}
+size_t ShapeHash::operator()(const Shape& shape) const noexcept {
+  size_t h = shape.size();
+  for (int64_t d : shape) h = h * 1000003u ^ std::hash<int64_t>{}(d);
+  return h;
+}
+
+size_t LeafSpecKeyHash::operator()(const LeafSpecKey& k) const noexcept {
+  size_t h = 0;
+  for (int64_t v : {k.value_type_id, static_cast<int64_t>(k.kind),
+                    static_cast<int64_t>(k.skip_deserialize),
+                    static_cast<int64_t>(k.metadata_index), k.dtype_id, k.shape_id, k.storage_id,
+                    k.sharding_id, k.array_sharding_id})
+    h = h * 1000003u ^ std::hash<int64_t>{}(v);
+  return h;
+}
 
 Interner::Interner(SQLite::Database& db)
     : db_(db),
@@ -103,9 +117,9 @@ Interner::Interner(SQLite::Database& db)
                         "dtype_id, shape_id, storage_id, sharding_id, array_sharding_id, key) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)") {}
 
-template <typename BindSelect, typename Insert>
-int64_t Interner::lookup_with(Table& table, std::string cache_key, BindSelect&& bind_select,
-                              Insert&& insert) {
+template <typename Key, typename Hash, typename BindSelect, typename Insert>
+int64_t Interner::lookup_with(Table<Key, Hash>& table, const Key& cache_key,
+                              BindSelect&& bind_select, Insert&& insert) {
   if (auto it = table.cache.find(cache_key); it != table.cache.end()) return it->second;
   int64_t id = 0;
   bind_select(table.select);
@@ -113,24 +127,38 @@ int64_t Interner::lookup_with(Table& table, std::string cache_key, BindSelect&& 
   table.select.reset();
   if (!id) id = insert();
   if (table.cache.size() >= kMaxCacheEntries) table.cache.clear();
-  table.cache.emplace(std::move(cache_key), id);
+  table.cache.emplace(cache_key, id);
   return id;
 }
 
 template <typename Insert>
-int64_t Interner::lookup(Table& table, const std::string& key, Insert&& insert) {
+int64_t Interner::lookup(Table<std::string>& table, const std::string& key, Insert&& insert) {
   return lookup_with(table, key, [&](SQLite::Statement& select) { select.bind(1, key); },
                      std::forward<Insert>(insert));
 }
 
 int64_t Interner::key_path(const KeyPath& path, const std::string& name) {
+  // The keys need storing unless they are exactly the name split at ".".
   std::string types;
   types.reserve(path.size());
-  bool split_works = !path.empty() && param_name(path) == name;
-  for (const auto& element : path) {
+  bool split_works = !path.empty();
+  size_t pos = 0;
+  for (size_t i = 0; i < path.size(); ++i) {
+    const auto& element = path[i];
     types += element.type == KeyType::kSequence ? '1' : '2';
-    if (element.key.find('.') != std::string::npos) split_works = false;
+    if (!split_works) continue;
+    if (element.key.find('.') != std::string::npos ||
+        name.compare(pos, element.key.size(), element.key) != 0) {
+      split_works = false;
+      continue;
+    }
+    pos += element.key.size();
+    if (i + 1 < path.size()) {
+      if (pos >= name.size() || name[pos] != '.') split_works = false;
+      else ++pos;
+    }
   }
+  if (pos != name.size()) split_works = false;
   std::string keys;
   if (!split_works && !path.empty()) {
     pyjson::Writer w;
@@ -142,7 +170,7 @@ int64_t Interner::key_path(const KeyPath& path, const std::string& name) {
   std::string cache_key = name;
   cache_key.append(1, '\0').append(types).append(1, '\0').append(keys);
   return lookup_with(
-      key_paths_, std::move(cache_key),
+      key_paths_, cache_key,
       [&](SQLite::Statement& select) {
         select.bind(1, name);
         select.bind(2, types);
@@ -171,8 +199,12 @@ int64_t Interner::dtype(const std::string& name) {
 }
 
 int64_t Interner::shape(const Shape& shape) {
-  const std::string json = shape_json(shape);
-  return lookup(shapes_, json, [&] {
+  std::string json;
+  auto bind_select = [&](SQLite::Statement& select) {
+    json = shape_json(shape);
+    select.bind(1, json);
+  };
+  return lookup_with(shapes_, shape, bind_select, [&] {
     insert_shape_.bind(1, static_cast<int64_t>(shape.size()));
     insert_shape_.bind(2, json);
     const int64_t id = run_insert(db_, insert_shape_);
@@ -351,15 +383,17 @@ const InternedShardingString& Interner::sharding_string(const std::string& seria
 
 int64_t Interner::leaf_spec(const LeafSpecKey& k) {
   std::string key;
-  for (int64_t v : {k.value_type_id, static_cast<int64_t>(k.kind),
-                    static_cast<int64_t>(k.skip_deserialize),
-                    static_cast<int64_t>(k.metadata_index), k.dtype_id, k.shape_id, k.storage_id,
-                    k.sharding_id, k.array_sharding_id}) {
-    key += std::to_string(v);
-    key += ',';
-  }
-  return lookup(leaf_specs_, key, [&] {
-    insert_leaf_spec_.bind(1, k.value_type_id);
+  auto bind_select = [&](SQLite::Statement& select) {
+    for (int64_t v : {k.value_type_id, static_cast<int64_t>(k.kind),
+                      static_cast<int64_t>(k.skip_deserialize),
+                      static_cast<int64_t>(k.metadata_index), k.dtype_id, k.shape_id,
+                      k.storage_id, k.sharding_id, k.array_sharding_id}) {
+      key += std::to_string(v);
+      key += ',';
+    }
+    select.bind(1, key);
+  };
+  return lookup_with(leaf_specs_, k, bind_select, [&] {    insert_leaf_spec_.bind(1, k.value_type_id);
     insert_leaf_spec_.bind(2, to_string(k.kind));
     insert_leaf_spec_.bind(3, static_cast<int64_t>(k.skip_deserialize));
     insert_leaf_spec_.bind(4, metadata_column_name(k.metadata_index));
@@ -374,9 +408,11 @@ int64_t Interner::leaf_spec(const LeafSpecKey& k) {
 }
 
 void Interner::clear() {
-  for (Table* table : {&key_paths_, &value_types_, &dtypes_, &shapes_, &storages_, &meshes_,
-                       &partition_specs_, &shardings_, &leaf_specs_})
+  for (auto* table : {&key_paths_, &value_types_, &dtypes_, &storages_, &meshes_,
+                      &partition_specs_, &shardings_})
     table->cache.clear();
+  shapes_.cache.clear();
+  leaf_specs_.cache.clear();
   sharding_strings_.clear();
   sharding_string_bytes_ = 0;
 }

@@ -33,6 +33,7 @@ struct LeafSpecKey {
   int64_t storage_id = 0;
   int64_t sharding_id = 0;
   int64_t array_sharding_id = 0;
+  bool operator==(const LeafSpecKey&) const = default;
 };
 
 // The column value of LeafMetadata::index() in leaf_specs.metadata.
@@ -47,6 +48,13 @@ struct InternedShardingString {
 
 // Python-style JSON list of integers: "[2, 4]", "[]".
 std::string shape_json(const Shape& shape);
+
+struct ShapeHash {
+  size_t operator()(const Shape& shape) const noexcept;
+};
+struct LeafSpecKeyHash {
+  size_t operator()(const LeafSpecKey& key) const noexcept;
+};
 
 class Interner {
  public:
@@ -65,24 +73,30 @@ class Interner {
   void clear();
 
  private:
-  // A content-keyed table: cache, then SELECT id ... WHERE key = ?, else insert().
+  // A content-keyed table: cache (keyed by the C++ value), then
+  // SELECT id ... WHERE <content> = ?, else insert().
+  template <typename Key, typename Hash = std::hash<Key>>
   struct Table {
-    Table(SQLite::Database& db, const char* select_by_key);
+    Table(SQLite::Database& db, const char* select_by_key) : select(db, select_by_key) {}
     SQLite::Statement select;
-    std::unordered_map<std::string, int64_t> cache;
+    std::unordered_map<Key, int64_t, Hash> cache;
   };
-  template <typename BindSelect, typename Insert>
-  int64_t lookup_with(Table& table, std::string cache_key, BindSelect&& bind_select,
+  template <typename Key, typename Hash, typename BindSelect, typename Insert>
+  int64_t lookup_with(Table<Key, Hash>& table, const Key& cache_key, BindSelect&& bind_select,
                       Insert&& insert);
+  // For tables whose SELECT takes the text key as ?1.
   template <typename Insert>
-  int64_t lookup(Table& table, const std::string& key, Insert&& insert);
+  int64_t lookup(Table<std::string>& table, const std::string& key, Insert&& insert);
 
   int64_t mesh(const NamedShardingMetadata& named);
   int64_t partition_spec(const std::vector<PartitionSpecEntry>& spec);
 
   SQLite::Database& db_;
-  Table key_paths_, value_types_, dtypes_, shapes_, storages_, meshes_, partition_specs_,
-      shardings_, leaf_specs_;
+  // In constructor order.
+  Table<std::string> key_paths_, value_types_, dtypes_;
+  Table<Shape, ShapeHash> shapes_;
+  Table<std::string> storages_, meshes_, partition_specs_, shardings_;
+  Table<LeafSpecKey, LeafSpecKeyHash> leaf_specs_;
   SQLite::Statement insert_key_path_, insert_value_type_, insert_dtype_, insert_shape_,
       insert_shape_dim_, insert_storage_, insert_mesh_, insert_mesh_axis_, insert_mesh_device_,
       insert_partition_spec_, insert_partition_spec_entry_, insert_partition_spec_axis_,

@@ -318,6 +318,16 @@ TEST_CASE("foreign keys and integrity hold after imports, replaces and removals"
               "(SELECT 1 FROM leaves l WHERE l.item_id = x.item_id AND l.ord = x.ord)") == 0);
 }
 
+TEST_CASE("verify reports leaves whose references dangle") {
+  Catalog catalog(":memory:");
+  catalog.ingest(sample_checkpoint("/v/1", 1), "fp");
+  REQUIRE(catalog.verify().empty());
+  catalog.database().exec("UPDATE leaves SET spec_id = 999999 WHERE ord = 0");
+  const auto problems = catalog.verify();
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].find("spec_id has no row in leaf_specs") != std::string::npos);
+}
+
 TEST_CASE("100 checkpoints sharing a 4,096-device mesh store it once") {
   Catalog catalog(":memory:");
   const std::string mesh = named_sharding_string({256, 16}, {"data", "model"}, 5);
