@@ -147,9 +147,7 @@ uint64_t check_ocdbt_store(const fs::path& dir, const FindingSink& sink) {
     return 0;
   }
   if (db->fallback())
-    sink(Kind::kStoreUnreadable, Severity::kError, manifest,
-         "top-level database unreadable (" + db->fallback_reason() +
-             "); checked the per-process databases instead");
+    sink(Kind::kStoreUnreadable, Severity::kError, manifest, db->fallback_reason());
   ZarrKeyCheck zarr;
   DataFileCheck data_files;
   uint64_t keys = 0;

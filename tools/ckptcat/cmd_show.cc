@@ -1,0 +1,139 @@
+// ckptcat show: one checkpoint's (or item's) metadata tree, one leaf per line.
+#include <iostream>
+#include <memory>
+
+#include "catalog_access.h"
+#include "ckptcat/leaf_fields.h"
+#include "cli.h"
+#include "format.h"
+#include "json_output.h"
+
+namespace ckptcat::cli {
+namespace {
+
+struct ShowArgs {
+  std::string db = kDefaultCatalog;
+  std::string target;
+  bool json = false;
+};
+
+std::string step_text(const CheckpointMetadata& cp) {
+  std::string text = cp.step ? std::to_string(*cp.step) : cp.step_name;
+  return text + (cp.finished ? " (finished)" : " (unfinished: " + cp.unfinished_reason + ")");
+}
+
+std::string item_heading(const ItemMetadata& item) {
+  std::string text = (item.name.empty() ? "(direct)" : item.name) + ": " + to_string(item.kind);
+  if (item.kind == ItemKind::kPyTree) {
+    uint64_t bytes = 0;
+    for (const auto& l : item.leaves) bytes += l.stored ? l.stored->bytes : 0;
+    text += std::string(", ") + to_string(item.array_store) + ", " + with_commas(item.leaves.size()) +
+            (item.leaves.size() == 1 ? " leaf, " : " leaves, ") + human_bytes(bytes);
+  } else if (item.json_content) {
+    text += ", " + human_bytes(item.json_content->size());
+  }
+  return text;
+}
+
+void print_item(std::ostream& out, const ItemMetadata& item) {
+  out << '\n' << item_heading(item) << '\n';
+  if (item.error) out << "  error: " << *item.error << '\n';
+  if (!item.leaves.empty()) {
+    Table table({"NAME", "KIND", "DTYPE", "SHAPE", "SHARDING"});
+    for (const auto& l : item.leaves) {
+      const auto shape = leaf_shape(l);
+      table.add({l.name.empty() ? "(root)" : l.name,
+                 l.kind == LeafKind::kOther ? l.value_type : std::string(to_string(l.kind)),
+                 leaf_dtype(l).value_or("-"), shape ? shape_to_string(*shape) : "-",
+                 leaf_sharding_summary(l)});
+    }
+    table.print(out, "  ");
+  }
+  for (const auto& l : item.leaves)
+    if (l.error) out << "  error: " << l.name << ": " << *l.error << '\n';
+}
+
+// Orbax JSON text, parsed when it is valid JSON, else kept as a string.
+ojson json_text(const std::string& text) {
+  auto parsed = ojson::parse(text, nullptr, /*allow_exceptions=*/false);
+  return parsed.is_discarded() ? ojson(text) : parsed;
+}
+
+ojson show_json(const Target& t) {
+  const auto& cp = t.checkpoint;
+  ojson j;
+  auto& c = j["checkpoint"];
+  c["directory"] = cp.directory;
+  c["root"] = cp.root;
+  c["step_name"] = cp.step_name;
+  c["step"] = optional_json(cp.step);
+  c["finished"] = cp.finished;
+  if (!cp.finished) c["unfinished_reason"] = cp.unfinished_reason;
+  c["init_timestamp_nsecs"] = optional_json(cp.step_metadata.init_timestamp_nsecs);
+  c["commit_timestamp_nsecs"] = optional_json(cp.step_metadata.commit_timestamp_nsecs);
+  c["mtime_nsecs"] = cp.mtime_nsecs;
+  c["metrics"] = json_text(cp.step_metadata.metrics);
+  c["custom_metadata"] = json_text(cp.step_metadata.custom_metadata);
+  j["items"] = ojson::array();
+  for (const auto& item : cp.items) {
+    if (t.item && item.name != *t.item) continue;
+    ojson i;
+    i["name"] = item.name;
+    i["directory"] = item.directory;
+    i["kind"] = to_string(item.kind);
+    i["handler"] = optional_json(item.handler);
+    i["array_store"] = to_string(item.array_store);
+    i["error"] = optional_json(item.error);
+    i["leaves"] = ojson::array();
+    for (const auto& l : item.leaves) i["leaves"].push_back(leaf_json(item.directory, cp.step, l));
+    j["items"].push_back(std::move(i));
+  }
+  return j;
+}
+
+int run_show(const ShowArgs& args) {
+  const Catalog catalog = open_catalog(args.db, /*writable=*/false);
+  const Target t = resolve_target(catalog, args.target);
+  if (args.json) {
+    print_json(std::cout, show_json(t), /*indent=*/true);
+    return kExitOk;
+  }
+  const auto& cp = t.checkpoint;
+  const auto& sm = cp.step_metadata;
+  Table header({"checkpoint", cp.directory});
+  header.add({"step", step_text(cp)});
+  if (sm.commit_timestamp_nsecs) header.add({"committed", iso_time(*sm.commit_timestamp_nsecs)});
+  else header.add({"modified", iso_time(cp.mtime_nsecs) + " (no commit time recorded)"});
+  if (sm.init_timestamp_nsecs) header.add({"started", iso_time(*sm.init_timestamp_nsecs)});
+  if (sm.metrics != "{}") header.add({"metrics", sm.metrics});
+  if (sm.custom_metadata != "{}") header.add({"custom", sm.custom_metadata});
+  std::string items;
+  for (const auto& i : cp.items) items += (items.empty() ? "" : ", ") + (i.name.empty() ? "(direct)" : i.name);
+  header.add({"items", items.empty() ? "-" : items});
+  for (const auto& p : cp.problems)
+    header.add({p.severity == Problem::Severity::kError ? "error" : "warning", p.file + ": " + p.message});
+  header.print(std::cout);
+  for (const auto& item : cp.items)
+    if (!t.item || item.name == *t.item) print_item(std::cout, item);
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_show_command(CLI::App& app, Action& action) {
+  auto args = std::make_shared<ShowArgs>();
+  CLI::App* cmd = app.add_subcommand("show", "print a checkpoint's or item's leaves");
+  cmd->footer(R"(SHARDING is in brief: mesh axes and partition spec, or the device.
+
+Examples:
+  ckptcat show /runs/exp1/1000
+  ckptcat show runs/exp1/1000/params
+  ckptcat show --json /runs/exp1/1000 | jq '.items[].leaves[].name')");
+  add_db_option(*cmd, args->db);
+  cmd->add_option("CHECKPOINT_OR_ITEM", args->target, "a catalogued checkpoint or item folder")
+      ->required();
+  cmd->add_flag("--json", args->json, "print JSON");
+  cmd->callback([args, &action] { action = [args] { return run_show(*args); }; });
+}
+
+}  // namespace ckptcat::cli

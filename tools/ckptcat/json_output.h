@@ -1,0 +1,35 @@
+// Machine output: the JSON objects commands print (--json, export) and how
+// they are written (UTF-8, invalid bytes replaced, one line or indented).
+#pragma once
+
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "ckptcat/catalog.h"
+#include "ckptcat/checkpoint.h"
+
+namespace ckptcat::cli {
+
+using ojson = nlohmann::ordered_json;
+
+// One leaf as `ckptcat export` prints it: item (folder), step, name,
+// value_type, kind, shape, dtype, chunk_shape, write_shape, stored_bytes,
+// sharding (the _sharding string as stored), and error for a degraded leaf.
+ojson leaf_json(const std::string& item_directory, std::optional<int64_t> step, const Leaf& leaf);
+// An item that could not be read: item, step and error.
+ojson item_error_json(const ItemMetadata& item, std::optional<int64_t> step);
+
+// A list_checkpoints() row.
+ojson checkpoint_json(const CheckpointSummary& summary);
+
+// Writes `value` and a newline: compact (one line) or indented by 2.
+void print_json(std::ostream& out, const ojson& value, bool indent);
+
+ojson optional_json(const std::optional<std::string>& v);
+ojson optional_json(const std::optional<int64_t>& v);
+ojson optional_json(const std::optional<Shape>& v);
+
+}  // namespace ckptcat::cli
