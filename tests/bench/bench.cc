@@ -1,0 +1,412 @@
+// ckptcat-bench: the catalog's speed and size figures, measured in one run on
+// trees written by ckptcat-gen into a temporary folder, printed as one table
+// with the project's targets.
+//
+//   ckptcat-bench                # full: 1,000 x 1,000 leaves, 10,000 no-op checkpoints, ...
+//   ckptcat-bench --smoke        # everything on tiny trees, in seconds (CI)
+//   ckptcat-bench --checkpoints 200 --leaves 500 --noop-checkpoints 2000 --item-leaves 10000
+//
+// What each row measures:
+//  - ingest: Importer::run on a fresh catalog (discover, read on `jobs` reader
+//    threads, one writer thread), leaves per wall second; also leaves per CPU
+//    second of the whole process (all threads), which is what one core gives.
+//  - raw SQLite floor: the same number of leaf rows inserted through one
+//    prepared statement in one transaction into a table shaped like `leaves`,
+//    with the catalog's pragmas. ingest / floor says how far the pipeline is
+//    from the cost of the rows alone.
+//  - no-op re-import: Importer::run again on an imported tree of
+//    --noop-checkpoints checkpoints (nothing changed, so nothing is read),
+//    against a bare walk of the same tree (recursive_directory_iterator + stat
+//    of every entry). Best of two runs each, page cache warm for both.
+//  - load_item: Catalog::load_item of one --item-leaves item (best and median of 5).
+//  - export: `ckptcat export` over the 1,000 x 1,000 catalog, output to /dev/null.
+//  - bytes per leaf: catalog file size / leaves, after import and after VACUUM.
+//  - peak memory: VmHWM of a child process (this program with --child-import)
+//    importing the 1,000 x 1,000 tree, read with wait4's ru_maxrss.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include "ckptcat/catalog.h"
+#include "ckptcat/importer.h"
+#include "generator.h"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
+
+struct Timing {
+  double wall = 0, cpu = 0;
+};
+Timing timed(const std::function<void()>& f) {
+  const double cpu0 = cpu_seconds();
+  const auto t0 = Clock::now();
+  f();
+  return {seconds_since(t0), cpu_seconds() - cpu0};
+}
+
+struct Row {
+  std::string measure, value, target;
+  std::optional<bool> met;
+};
+
+void print_table(const std::vector<Row>& rows) {
+  size_t w0 = 7, w1 = 5, w2 = 6;
+  for (const auto& r : rows) {
+    w0 = std::max(w0, r.measure.size());
+    w1 = std::max(w1, r.value.size());
+    w2 = std::max(w2, r.target.size());
+  }
+  auto line = [&](const std::string& a, const std::string& b, const std::string& c,
+                  const std::string& d) {
+    std::printf("| %-*s | %-*s | %-*s | %-3s |\n", int(w0), a.c_str(), int(w1), b.c_str(),
+                int(w2), c.c_str(), d.c_str());
+  };
+  line("measure", "value", "target", "met");
+  std::printf("|%s|%s|%s|-----|\n", std::string(w0 + 2, '-').c_str(),
+              std::string(w1 + 2, '-').c_str(), std::string(w2 + 2, '-').c_str());
+  for (const auto& r : rows) line(r.measure, r.value, r.target, r.met ? (*r.met ? "yes" : "no") : "");
+}
+
+std::string fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+// "1,234,567"
+std::string grouped(double v) {
+  std::string digits = std::to_string(static_cast<long long>(v + 0.5));
+  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(size_t(i), ",");
+  return digits;
+}
+
+ckptcat::ImportSummary import_tree(const fs::path& tree, const std::string& catalog_path,
+                                   unsigned jobs) {
+  ckptcat::Catalog catalog(catalog_path);
+  ckptcat::ImportOptions options;
+  options.jobs = jobs;
+  ckptcat::Importer importer(catalog, options);
+  return importer.run({tree});
+}
+
+void check_import(const ckptcat::ImportSummary& s, uint64_t expected_leaves, const char* what) {
+  if (s.failed != 0 || s.error_count() != 0 || s.leaves != expected_leaves)
+    throw std::runtime_error(std::string(what) + ": " + std::to_string(s.failed) + " failed, " +
+                             std::to_string(s.error_count()) + " errors, " +
+                             std::to_string(s.leaves) + " leaves (expected " +
+                             std::to_string(expected_leaves) + ")" +
+                             (s.problems.empty() ? "" : "; first: " + s.problems[0].file + ": " +
+                                                            s.problems[0].message));
+}
+
+// The raw floor: `rows` narrow rows through one prepared statement in one
+// transaction, into a table shaped like the catalog's `leaves`.
+double sqlite_floor_seconds(const fs::path& file, uint64_t rows, uint64_t per_item) {
+  SQLite::Database db(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA synchronous = NORMAL");
+  db.exec(
+      "CREATE TABLE leaves (item_id INTEGER NOT NULL, ord INTEGER NOT NULL, "
+      "key_path_id INTEGER NOT NULL, spec_id INTEGER NOT NULL, stored_chunks INTEGER, "
+      "stored_bytes INTEGER, PRIMARY KEY (item_id, ord)) WITHOUT ROWID");
+  const auto t0 = Clock::now();
+  SQLite::Transaction tx(db);
+  SQLite::Statement insert(db, "INSERT INTO leaves VALUES (?, ?, ?, ?, ?, ?)");
+  for (uint64_t i = 0; i < rows; ++i) {
+    const int64_t ord = static_cast<int64_t>(i % per_item);
+    insert.bind(1, static_cast<int64_t>(i / per_item + 1));
+    insert.bind(2, ord);
+    insert.bind(3, ord + 1);
+    insert.bind(4, ord % 37 + 1);
+    insert.bind(5, int64_t{4});
+    insert.bind(6, int64_t{64});
+    insert.exec();
+    insert.reset();
+  }
+  tx.commit();
+  return seconds_since(t0);
+}
+
+double walk_seconds(const fs::path& tree, uint64_t* entries) {
+  const auto t0 = Clock::now();
+  uint64_t n = 0;
+  struct stat st {};
+  for (auto it = fs::recursive_directory_iterator(tree); it != fs::recursive_directory_iterator(); ++it) {
+    if (::stat(it->path().c_str(), &st) == 0) ++n;
+  }
+  if (entries) *entries = n;
+  return seconds_since(t0);
+}
+
+// Runs this program with --child-import in a child process; returns its peak RSS in bytes.
+uint64_t child_import_peak_rss(const std::string& self, const fs::path& tree,
+                               const fs::path& catalog, unsigned jobs, uint64_t leaves) {
+  std::vector<std::string> args = {self, "--child-import", tree.string(), "--child-catalog",
+                                   catalog.string(), "--jobs", std::to_string(jobs),
+                                   "--child-leaves", std::to_string(leaves)};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv.data(), environ) != 0)
+    throw std::runtime_error("cannot start " + self);
+  int status = 0;
+  rusage usage{};
+  if (wait4(pid, &status, 0, &usage) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error("the child import failed");
+  return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
+}
+
+std::string default_ckptcat_path(const std::string& self) {
+  // build/tests/bench/ckptcat-bench -> build/tools/ckptcat/ckptcat
+  const fs::path p = fs::path(self).parent_path() / ".." / ".." / "tools" / "ckptcat" / "ckptcat";
+  return p.lexically_normal().string();
+}
+
+double export_seconds(const std::string& ckptcat, const fs::path& catalog) {
+  std::vector<std::string> args = {ckptcat, "export", "--db", catalog.string()};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  const auto t0 = Clock::now();
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, ckptcat.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot start " + ckptcat);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error("ckptcat export failed");
+  return seconds_since(t0);
+}
+
+ckptcat::gen::Tree write_generated(const fs::path& dir, int runs, int steps, int leaves,
+                                   double* seconds) {
+  ckptcat::gen::Options o = ckptcat::gen::preset_options(ckptcat::gen::Preset::kBench);
+  o.runs = runs;
+  o.steps = steps;
+  o.leaves = leaves;
+  ckptcat::gen::Tree tree = ckptcat::gen::plan_tree(o);
+  const auto t0 = Clock::now();
+  ckptcat::gen::write_tree(tree, dir);
+  if (seconds) *seconds = seconds_since(t0);
+  return tree;
+}
+
+struct Sizes {
+  int checkpoints = 1000, leaves = 1000, noop_checkpoints = 10000, noop_leaves = 10,
+      item_leaves = 10000;
+};
+
+int run(const Sizes& z, unsigned jobs, const fs::path& tmp, const std::string& self,
+        const std::string& ckptcat) {
+  std::vector<Row> rows;
+  const unsigned all = jobs ? jobs : std::max(1u, std::thread::hardware_concurrency());
+  fs::create_directories(tmp);
+
+  // ---- the big tree: ingest, floor, export, bytes per leaf, peak memory ----
+  const int runs = std::max(1, std::min(10, z.checkpoints));
+  const int steps = std::max(1, z.checkpoints / runs);
+  double gen_s = 0;
+  const fs::path big = tmp / "tree";
+  const auto tree = write_generated(big, runs, steps, z.leaves, &gen_s);
+  const uint64_t leaves = tree.leaf_count();
+  const std::string shape = grouped(double(tree.checkpoint_count())) + " ckpt x " +
+                            grouped(z.leaves) + " leaves";
+  rows.push_back({"generate " + shape, fmt("%.1f s", gen_s) + " (" + grouped(leaves / gen_s) + " leaves/s)", "", {}});
+
+  const fs::path cat1 = tmp / "one.ckptcat";
+  ckptcat::ImportSummary s1;
+  const Timing t1 = timed([&] { s1 = import_tree(big, cat1.string(), 1); });
+  check_import(s1, leaves, "ingest (1 job)");
+  const double rate1 = double(leaves) / t1.wall;
+  rows.push_back({"ingest, 1 job (" + shape + ")",
+                  grouped(rate1) + " leaves/s (" + fmt("%.2f s", t1.wall) + "; " +
+                      grouped(leaves / t1.cpu) + " leaves/CPU-s)",
+                  ">= 150,000 leaves/s", rate1 >= 150000});
+
+  const fs::path catn = tmp / "all.ckptcat";
+  ckptcat::ImportSummary sn;
+  const Timing tn = timed([&] { sn = import_tree(big, catn.string(), all); });
+  check_import(sn, leaves, "ingest (all jobs)");
+  rows.push_back({"ingest, " + std::to_string(all) + " jobs",
+                  grouped(leaves / tn.wall) + " leaves/s (" + fmt("%.2f s", tn.wall) + ")", "", {}});
+
+  const double floor_s = sqlite_floor_seconds(tmp / "floor.sqlite", leaves, uint64_t(z.leaves));
+  rows.push_back({"raw SQLite floor (" + grouped(leaves) + " rows, 1 tx)",
+                  grouped(leaves / floor_s) + " rows/s (" + fmt("%.2f s", floor_s) + ")", "", {}});
+  const double ratio = t1.wall / floor_s;
+  rows.push_back({"ingest 1 job / floor", fmt("%.1fx", ratio), "<= 2x", ratio <= 2.0});
+
+  const double export_s = export_seconds(ckptcat, catn);
+  rows.push_back({"export (ckptcat export > /dev/null)",
+                  grouped(leaves / export_s) + " leaves/s (" + fmt("%.2f s", export_s) + ")", "", {}});
+
+  {
+    const double bytes = double(fs::file_size(catn));
+    const double per_leaf = bytes / double(leaves);
+    rows.push_back({"catalog bytes per leaf (after import)",
+                    fmt("%.1f", per_leaf) + " (" + fmt("%.1f MB", bytes / 1e6) + ")", "<= 64",
+                    per_leaf <= 64});
+    {
+      ckptcat::Catalog c(catn.string());
+      c.database().exec("VACUUM");
+    }
+    const double vbytes = double(fs::file_size(catn));
+    rows.push_back({"catalog bytes per leaf (after VACUUM)",
+                    fmt("%.1f", vbytes / double(leaves)) + " (" + fmt("%.1f MB", vbytes / 1e6) + ")",
+                    "<= 64", vbytes / double(leaves) <= 64});
+  }
+
+  const uint64_t peak = child_import_peak_rss(self, big, tmp / "child.ckptcat", all, leaves);
+  rows.push_back({"peak RSS importing " + grouped(leaves) + " leaves (" + std::to_string(all) + " jobs)",
+                  fmt("%.1f MB", double(peak) / 1e6), "< 100 MB", double(peak) < 100e6});
+  fs::remove_all(big);
+  for (const char* f : {"one.ckptcat", "all.ckptcat", "child.ckptcat", "floor.sqlite"}) {
+    fs::remove(tmp / f);
+    fs::remove(tmp / (std::string(f) + "-wal"));
+    fs::remove(tmp / (std::string(f) + "-shm"));
+  }
+
+  // ---- no-op re-import against a bare walk ----
+  {
+    const fs::path noop = tmp / "noop";
+    const int nruns = std::max(1, std::min(100, z.noop_checkpoints / 10));
+    double noop_gen = 0;
+    const auto ntree = write_generated(noop, nruns, std::max(1, z.noop_checkpoints / nruns),
+                                       z.noop_leaves, &noop_gen);
+    const fs::path cat = tmp / "noop.ckptcat";
+    check_import(import_tree(noop, cat.string(), all), ntree.leaf_count(), "noop first import");
+    uint64_t entries = 0;
+    double walk = walk_seconds(noop, &entries);
+    double reimport = 1e300;
+    for (int i = 0; i < 2; ++i) {
+      ckptcat::ImportSummary s;
+      const Timing t = timed([&] { s = import_tree(noop, cat.string(), all); });
+      if (s.unchanged != ntree.checkpoint_count()) throw std::runtime_error("no-op re-import changed something");
+      reimport = std::min(reimport, t.wall);
+      walk = std::min(walk, walk_seconds(noop, nullptr));
+    }
+    const std::string what = grouped(double(ntree.checkpoint_count())) + " ckpt, " + grouped(entries) + " entries";
+    rows.push_back({"no-op re-import (" + what + ")", fmt("%.3f s", reimport), "", {}});
+    rows.push_back({"bare walk + stat (same tree)", fmt("%.3f s", walk), "", {}});
+    rows.push_back({"no-op re-import / walk", fmt("%.1fx", reimport / walk), "<= 3x", reimport / walk <= 3});
+    fs::remove_all(noop);
+    fs::remove(cat);
+  }
+
+  // ---- reconstructing one large item ----
+  {
+    const fs::path one = tmp / "item";
+    ckptcat::gen::Options o = ckptcat::gen::preset_options(ckptcat::gen::Preset::kBench);
+    o.runs = 1, o.steps = 1, o.leaves = z.item_leaves;
+    const auto itree = ckptcat::gen::plan_tree(o);
+    ckptcat::gen::write_tree(itree, one);
+    const fs::path cat = tmp / "item.ckptcat";
+    check_import(import_tree(one, cat.string(), all), itree.leaf_count(), "item import");
+    ckptcat::Catalog catalog(cat.string());
+    const std::string dir = (fs::absolute(one) / itree.runs[0].name / itree.runs[0].step_folder(0))
+                                .lexically_normal().string();
+    std::vector<double> ms;
+    for (int i = 0; i < 5; ++i) {
+      std::optional<ckptcat::ItemMetadata> item;
+      const Timing t = timed([&] { item = catalog.load_item(dir, itree.runs[0].state.name); });
+      if (!item || item->leaves.size() != size_t(z.item_leaves))
+        throw std::runtime_error("load_item did not return the item of " + dir);
+      ms.push_back(t.wall * 1e3);
+    }
+    std::sort(ms.begin(), ms.end());
+    rows.push_back({"load_item, " + grouped(z.item_leaves) + " leaves (best / median of 5)",
+                    fmt("%.2f", ms[0]) + " / " + fmt("%.2f ms", ms[2]), "< 10 ms", ms[2] < 10});
+    fs::remove_all(one);
+    fs::remove(cat);
+  }
+
+  std::printf("ckptcat-bench: %u cores, %u jobs\n", std::thread::hardware_concurrency(), all);
+  print_table(rows);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ckptcat benchmarks: ingest, no-op re-import, load_item, export, size, memory"};
+  Sizes z;
+  bool smoke = false, keep = false;
+  unsigned jobs = 0;
+  std::string tmp_dir, ckptcat_path, child_import, child_catalog;
+  uint64_t child_leaves = 0;
+  app.add_flag("--smoke", smoke, "everything on tiny trees (seconds)");
+  app.add_option("--checkpoints", z.checkpoints, "checkpoints of the ingest tree")->check(CLI::PositiveNumber);
+  app.add_option("--leaves", z.leaves, "leaves per checkpoint of the ingest tree")->check(CLI::PositiveNumber);
+  app.add_option("--noop-checkpoints", z.noop_checkpoints, "checkpoints of the no-op re-import tree")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--item-leaves", z.item_leaves, "leaves of the load_item checkpoint")->check(CLI::PositiveNumber);
+  app.add_option("--jobs", jobs, "reader threads of the multi-job rows (default: all cores)");
+  app.add_option("--tmp", tmp_dir, "work folder (default: a new folder in the system temp folder)");
+  app.add_flag("--keep", keep, "keep the work folder");
+  app.add_option("--ckptcat", ckptcat_path, "the ckptcat program (for the export row)");
+  app.add_option("--child-import", child_import)->group("");  // internal: the peak-memory child
+  app.add_option("--child-catalog", child_catalog)->group("");
+  app.add_option("--child-leaves", child_leaves)->group("");
+  CLI11_PARSE(app, argc, argv);
+
+  const std::string self = fs::read_symlink("/proc/self/exe").string();
+  try {
+    if (!child_import.empty()) {
+      check_import(import_tree(child_import, child_catalog, jobs), child_leaves, "child import");
+      return 0;
+    }
+    if (smoke) z = {20, 50, 100, 5, 500};
+    const fs::path tmp = tmp_dir.empty() ? fs::temp_directory_path() /
+                                               ("ckptcat-bench-" + std::to_string(getpid()))
+                                         : fs::path(tmp_dir);
+    if (ckptcat_path.empty()) ckptcat_path = default_ckptcat_path(self);
+    int rc = 0;
+    try {
+      rc = run(z, jobs, tmp, self, ckptcat_path);
+    } catch (...) {
+      if (!keep) fs::remove_all(tmp);
+      throw;
+    }
+    if (!keep) fs::remove_all(tmp);
+    return rc;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ckptcat-bench: %s\n", e.what());
+    return 1;
+  }
+}
