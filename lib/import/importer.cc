@@ -121,7 +121,8 @@ ImportSummary Importer::run(const std::vector<fs::path>& paths) {
       if (!options_.force && it != stored.end() && it->second == m.fingerprint) {
         m.kind = Message::Kind::kUnchanged;
       } else {
-        m.checkpoint = orbax::read_checkpoint(loc, options_.read);
+        m.checkpoint = options_.reader ? options_.reader(loc)
+                                       : orbax::read_checkpoint(loc, options_.read);
         m.kind = Message::Kind::kRead;
       }
     } catch (const Error& e) {

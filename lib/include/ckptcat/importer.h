@@ -43,6 +43,9 @@ struct ImportOptions {
   bool prune = false;    // remove catalog entries under the paths whose folders are gone
   orbax::DiscoveryOptions discovery;
   orbax::ReadOptions read;
+  // Reads one checkpoint (on a reader thread); empty = orbax::read_checkpoint
+  // with `read`. A reader that throws fails that checkpoint only.
+  std::function<CheckpointMetadata(const orbax::CheckpointLocation&)> reader;
   // Called from the writer thread (never concurrently) after each checkpoint
   // and once at the end; keep it cheap.
   std::function<void(const ImportProgress&)> progress;

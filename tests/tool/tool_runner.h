@@ -1,0 +1,39 @@
+// Runs the built ckptcat binary ($CKPTCAT_BIN, set by tests/tool/meson.build)
+// as a child process and captures its exit code, stdout and stderr.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace ckptcat::testing {
+
+struct ToolResult {
+  int exit_code = -1;  // the exit status; 128 + signal when killed
+  std::string out;
+  std::string err;
+};
+
+// Runs `ckptcat args...` to completion (stdin is /dev/null).
+ToolResult run_tool(const std::vector<std::string>& args);
+
+// Starts `ckptcat args...` without waiting; finish() waits and collects.
+class ToolProcess {
+ public:
+  explicit ToolProcess(const std::vector<std::string>& args);
+  ~ToolProcess();
+  ToolProcess(const ToolProcess&) = delete;
+  ToolProcess& operator=(const ToolProcess&) = delete;
+  ToolResult finish();
+
+ private:
+  pid_t pid_ = -1;
+  std::filesystem::path out_, err_;
+};
+
+// Lines of a text, without their newlines (a last empty line is dropped).
+std::vector<std::string> lines_of(const std::string& text);
+
+}  // namespace ckptcat::testing
