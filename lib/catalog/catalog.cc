@@ -32,8 +32,11 @@ class Catalog::Impl {
  public:
   Impl(const std::string& path, const CatalogOptions& options)
       : path_(path),
-        db_(path, options.read_only ? SQLite::OPEN_READONLY
-                                    : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+        // NOMUTEX: a Catalog is used by one thread at a time (see catalog.h).
+        db_(path,
+            (options.read_only ? SQLite::OPEN_READONLY
+                               : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) |
+                SQLite::OPEN_NOMUTEX,
             options.busy_timeout_ms) {
     catalog_detail::prepare_connection(db_, path, options.read_only, options.busy_timeout_ms);
   }

@@ -66,6 +66,10 @@ size_t ShapeHash::operator()(const Shape& shape) const noexcept {
   return h;
 }
 
+size_t IdPairHash::operator()(const std::pair<int64_t, int64_t>& ids) const noexcept {
+  return std::hash<int64_t>{}(ids.first) * 1000003u ^ std::hash<int64_t>{}(ids.second);
+}
+
 size_t LeafSpecKeyHash::operator()(const LeafSpecKey& k) const noexcept {
   size_t h = 0;
   for (int64_t v : {k.value_type_id, static_cast<int64_t>(k.kind),
@@ -167,10 +171,9 @@ int64_t Interner::key_path(const KeyPath& path, const std::string& name) {
     w.end_array();
     keys = w.take();
   }
-  std::string cache_key = name;
-  cache_key.append(1, '\0').append(types).append(1, '\0').append(keys);
+  key_path_buffer_.assign(name).append(1, '\0').append(types).append(1, '\0').append(keys);
   return lookup_with(
-      key_paths_, cache_key,
+      key_paths_, key_path_buffer_,
       [&](SQLite::Statement& select) {
         select.bind(1, name);
         select.bind(2, types);
@@ -221,8 +224,12 @@ int64_t Interner::shape(const Shape& shape) {
 int64_t Interner::storage(const StorageMetadata& storage) {
   const int64_t chunk = storage.chunk_shape ? shape(*storage.chunk_shape) : 0;
   const int64_t write = storage.write_shape ? shape(*storage.write_shape) : 0;
-  const std::string key = std::to_string(chunk) + ":" + std::to_string(write);
-  return lookup(storages_, key, [&] {
+  std::string key;
+  auto bind_select = [&](SQLite::Statement& select) {
+    key = std::to_string(chunk) + ":" + std::to_string(write);
+    select.bind(1, key);
+  };
+  return lookup_with(storages_, std::pair{chunk, write}, bind_select, [&] {
     bind_id(insert_storage_, 1, chunk);
     bind_id(insert_storage_, 2, write);
     insert_storage_.bind(3, key);
@@ -408,9 +415,10 @@ int64_t Interner::leaf_spec(const LeafSpecKey& k) {
 }
 
 void Interner::clear() {
-  for (auto* table : {&key_paths_, &value_types_, &dtypes_, &storages_, &meshes_,
-                      &partition_specs_, &shardings_})
+  for (auto* table : {&key_paths_, &value_types_, &dtypes_, &meshes_, &partition_specs_,
+                      &shardings_})
     table->cache.clear();
+  storages_.cache.clear();
   shapes_.cache.clear();
   leaf_specs_.cache.clear();
   sharding_strings_.clear();

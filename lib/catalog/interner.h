@@ -52,6 +52,9 @@ std::string shape_json(const Shape& shape);
 struct ShapeHash {
   size_t operator()(const Shape& shape) const noexcept;
 };
+struct IdPairHash {
+  size_t operator()(const std::pair<int64_t, int64_t>& ids) const noexcept;
+};
 struct LeafSpecKeyHash {
   size_t operator()(const LeafSpecKey& key) const noexcept;
 };
@@ -95,12 +98,14 @@ class Interner {
   // In constructor order.
   Table<std::string> key_paths_, value_types_, dtypes_;
   Table<Shape, ShapeHash> shapes_;
-  Table<std::string> storages_, meshes_, partition_specs_, shardings_;
+  Table<std::pair<int64_t, int64_t>, IdPairHash> storages_;
+  Table<std::string> meshes_, partition_specs_, shardings_;
   Table<LeafSpecKey, LeafSpecKeyHash> leaf_specs_;
   SQLite::Statement insert_key_path_, insert_value_type_, insert_dtype_, insert_shape_,
       insert_shape_dim_, insert_storage_, insert_mesh_, insert_mesh_axis_, insert_mesh_device_,
       insert_partition_spec_, insert_partition_spec_entry_, insert_partition_spec_axis_,
       insert_sharding_, insert_leaf_spec_;
+  std::string key_path_buffer_;  // reused: the cache key of key_path()
   std::unordered_map<std::string, InternedShardingString> sharding_strings_;
   size_t sharding_string_bytes_ = 0;
 };

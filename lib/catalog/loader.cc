@@ -1,5 +1,7 @@
 #include "loader.h"
 
+#include <sqlite3.h>
+
 #include <nlohmann/json.hpp>
 
 #include "ckptcat/error.h"
@@ -82,10 +84,57 @@ Problem problem_from_row(SQLite::Statement& row, int first) {
 
 }  // namespace
 
+// Column access over SQLiteCpp statements and raw handles, so one decoder
+// serves both; the raw handle skips SQLiteCpp's per-column shared_ptr copies
+// in the hot loop of load_item.
+struct Loader::CppRow {
+  SQLite::Statement& q;
+  bool is_null(int i) const { return q.isColumnNull(i); }
+  int64_t int64(int i) const { return q.getColumn(i).getInt64(); }
+  std::string text(int i) const { return q.getColumn(i).getString(); }
+};
+
+struct Loader::RawRow {
+  sqlite3_stmt* q;
+  bool is_null(int i) const { return sqlite3_column_type(q, i) == SQLITE_NULL; }
+  int64_t int64(int i) const { return sqlite3_column_int64(q, i); }
+  std::string text(int i) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(q, i));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(q, i))) : std::string();
+  }
+};
+
+Loader::RawStatement::RawStatement(SQLite::Database& db, const std::string& sql) : db_(db) {
+  const int rc = sqlite3_prepare_v3(db.getHandle(), sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT,
+                                    &stmt_, nullptr);
+  if (rc != SQLITE_OK) throw SQLite::Exception(db.getHandle(), rc);
+}
+
+Loader::RawStatement::~RawStatement() { sqlite3_finalize(stmt_); }
+
+bool Loader::RawStatement::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  throw SQLite::Exception(db_.getHandle(), rc);
+}
+
+void Loader::RawStatement::start(int64_t id) {
+  sqlite3_reset(stmt_);
+  const int rc = sqlite3_bind_int64(stmt_, 1, id);
+  if (rc != SQLITE_OK) throw SQLite::Exception(db_.getHandle(), rc);
+}
+
+void Loader::RawStatement::finish() { sqlite3_reset(stmt_); }
+
 const char* const Loader::kLeafColumns =
     "l.ord, l.spec_id, l.stored_chunks, l.stored_bytes, p.name, p.key_types, p.keys, "
     "x.sharding_raw, x.random_key_impl, x.string_value, x.inline_shape_id, x.inline_dtype_id, "
     "x.error, x.meta_name, x.meta_directory";
+// The leaf_extras columns, in kLeafColumns' order (decode_leaf's `extras`).
+static const char* const kExtraColumns =
+    "ord, sharding_raw, random_key_impl, string_value, inline_shape_id, inline_dtype_id, error, "
+    "meta_name, meta_directory";
 const char* const Loader::kLeafFrom =
     "leaves l JOIN key_paths p ON p.id = l.key_path_id "
     "LEFT JOIN leaf_extras x ON x.item_id = l.item_id AND x.ord = l.ord";
@@ -93,7 +142,7 @@ const char* const Loader::kLeafFrom =
 static const char* const kItemColumns =
     "id, name, directory, kind, handler, use_ocdbt, use_zarr3, "
     "store_array_data_equal_to_fill_value, custom_metadata, has_value_metadata_tree, "
-    "array_store, json_content, error, checkpoint_id";
+    "array_store, json_content, error, checkpoint_id, leaf_count";
 
 Loader::Loader(SQLite::Database& db)
     : db_(db),
@@ -139,8 +188,12 @@ Loader::Loader(SQLite::Database& db)
       select_problems_(db,
                        "SELECT severity, file, message FROM problems WHERE checkpoint_id = ?1 "
                        "AND item_id IS ?2 ORDER BY id"),
-      select_leaves_(db, std::string("SELECT ") + kLeafColumns + " FROM " + kLeafFrom +
-                             " WHERE l.item_id = ?1 ORDER BY l.ord") {}
+      select_leaves_(db,
+                     "SELECT l.ord, l.spec_id, l.stored_chunks, l.stored_bytes, p.name, "
+                     "p.key_types, p.keys FROM leaves l JOIN key_paths p ON p.id = l.key_path_id "
+                     "WHERE l.item_id = ?1 ORDER BY l.ord"),
+      select_extras_(db, std::string("SELECT ") + kExtraColumns +
+                             " FROM leaf_extras WHERE item_id = ?1 ORDER BY ord") {}
 
 const Shape& Loader::shape(int64_t id) {
   if (auto it = shapes_.find(id); it != shapes_.end()) return it->second;
@@ -277,27 +330,40 @@ const std::string& Loader::sharding_string(int64_t id) {
   return sharding_strings_.emplace(id, to_serialized_string(*parsed)).first->second;
 }
 
-Leaf Loader::decode_leaf(SQLite::Statement& row, int f, const std::string& item_directory) {
+// Columns of `row` from `f`: ord, spec_id, stored_chunks, stored_bytes, name,
+// key_types, keys. Columns of `extras` from `x` (when given): the leaf_extras
+// columns from sharding_raw on.
+template <typename Row, typename ExtraRow>
+Leaf Loader::decode(const Row& row, int f, const ExtraRow* extras, int x,
+                    const std::string& item_directory) {
   Leaf leaf;
-  const Spec& s = spec(row.getColumn(f + 1).getInt64());
-  leaf.name = row.getColumn(f + 4).getString();
-  leaf.key_path = decode_key_path(leaf.name, row.getColumn(f + 5).getString(),
-                                  row.getColumn(f + 6).getString());
+  const Spec& s = spec(row.int64(f + 1));
+  leaf.name = row.text(f + 4);
+  leaf.key_path = decode_key_path(leaf.name, row.text(f + 5), row.text(f + 6));
   leaf.value_type = s.value_type;
   leaf.kind = s.kind;
   leaf.skip_deserialize = s.skip_deserialize;
-  if (!row.getColumn(f + 2).isNull())
-    leaf.stored = StoredSize{static_cast<uint64_t>(row.getColumn(f + 2).getInt64()),
-                             static_cast<uint64_t>(row.getColumn(f + 3).getInt64())};
-  leaf.sharding_string = optional_text(row.getColumn(f + 7));
+  if (!row.is_null(f + 2))
+    leaf.stored = StoredSize{static_cast<uint64_t>(row.int64(f + 2)),
+                             static_cast<uint64_t>(row.int64(f + 3))};
+  std::optional<std::string> meta_name, meta_directory;
+  if (extras) {
+    auto text = [&](int i) -> std::optional<std::string> {
+      if (extras->is_null(x + i)) return std::nullopt;
+      return extras->text(x + i);
+    };
+    leaf.sharding_string = text(0);
+    leaf.random_key_impl = text(1);
+    leaf.string_value = text(2);
+    if (!extras->is_null(x + 3)) leaf.inline_shape = shape(extras->int64(x + 3));
+    if (!extras->is_null(x + 4)) leaf.inline_dtype = dtype(extras->int64(x + 4));
+    leaf.error = text(5);
+    meta_name = text(6);
+    meta_directory = text(7);
+  }
   if (!leaf.sharding_string && s.sharding_id) leaf.sharding_string = sharding_string(s.sharding_id);
-  leaf.random_key_impl = optional_text(row.getColumn(f + 8));
-  leaf.string_value = optional_text(row.getColumn(f + 9));
-  if (auto id = optional_int(row.getColumn(f + 10))) leaf.inline_shape = shape(*id);
-  if (auto id = optional_int(row.getColumn(f + 11))) leaf.inline_dtype = dtype(*id);
-  leaf.error = optional_text(row.getColumn(f + 12));
-  std::string name = optional_text(row.getColumn(f + 13)).value_or(leaf.name);
-  std::string directory = optional_text(row.getColumn(f + 14)).value_or(item_directory);
+  std::string name = meta_name ? std::move(*meta_name) : leaf.name;
+  std::string directory = meta_directory ? std::move(*meta_directory) : item_directory;
 
   switch (s.metadata_index) {
     case 1: {
@@ -313,6 +379,12 @@ Leaf Loader::decode_leaf(SQLite::Statement& row, int f, const std::string& item_
     default: break;
   }
   return leaf;
+}
+
+Leaf Loader::decode_leaf(SQLite::Statement& row, int first, const std::string& item_directory) {
+  const CppRow cpp{row};
+  // kLeafColumns: the leaf_extras columns start at sharding_raw.
+  return decode(cpp, first, &cpp, first + 7, item_directory);
 }
 
 ItemMetadata Loader::item_from_row(SQLite::Statement& row) {
@@ -331,10 +403,22 @@ ItemMetadata Loader::item_from_row(SQLite::Statement& row) {
   item.json_content = optional_text(row.getColumn(11));
   item.error = optional_text(row.getColumn(12));
 
-  select_leaves_.bind(1, item_id);
-  while (select_leaves_.executeStep())
-    item.leaves.push_back(decode_leaf(select_leaves_, 0, item.directory));
-  select_leaves_.reset();
+  // Leaves and their (rare) extras, both in ord order, merged.
+  item.leaves.reserve(static_cast<size_t>(row.getColumn(14).getInt64()));
+  select_leaves_.start(item_id);
+  select_extras_.start(item_id);
+  const RawRow leaf_row{select_leaves_.get()};
+  const RawRow extra_row{select_extras_.get()};
+  bool extra = select_extras_.step();
+  while (select_leaves_.step()) {
+    const int64_t ord = leaf_row.int64(0);
+    while (extra && extra_row.int64(0) < ord) extra = select_extras_.step();
+    const bool has_extra = extra && extra_row.int64(0) == ord;
+    item.leaves.push_back(
+        decode(leaf_row, 0, has_extra ? &extra_row : nullptr, 1, item.directory));
+  }
+  select_leaves_.finish();
+  select_extras_.finish();
 
   select_problems_.bind(1, row.getColumn(13).getInt64());
   select_problems_.bind(2, item_id);

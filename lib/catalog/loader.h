@@ -16,6 +16,8 @@
 #include "ckptcat/checkpoint.h"
 #include "ckptcat/sharding.h"
 
+struct sqlite3_stmt;
+
 namespace ckptcat::catalog_detail {
 
 class Loader {
@@ -48,6 +50,28 @@ class Loader {
     std::shared_ptr<const ShardingMetadata> array_sharding;
     int64_t sharding_id = 0;  // 0: none
   };
+  struct CppRow;
+  struct RawRow;
+  // A prepared statement used through the C API, for the load_item loop.
+  class RawStatement {
+   public:
+    RawStatement(SQLite::Database& db, const std::string& sql);
+    ~RawStatement();
+    RawStatement(const RawStatement&) = delete;
+    RawStatement& operator=(const RawStatement&) = delete;
+    void start(int64_t id);  // reset and bind ?1
+    bool step();             // true: a row is ready
+    void finish();
+    sqlite3_stmt* get() const { return stmt_; }
+
+   private:
+    SQLite::Database& db_;
+    sqlite3_stmt* stmt_ = nullptr;
+  };
+  template <typename Row, typename ExtraRow>
+  Leaf decode(const Row& row, int first, const ExtraRow* extras, int extras_first,
+              const std::string& item_directory);
+
   const Spec& spec(int64_t id);
   const Shape& shape(int64_t id);
   const std::string& dtype(int64_t id);
@@ -58,7 +82,8 @@ class Loader {
   SQLite::Statement select_spec_, select_shape_dims_, select_dtype_, select_sharding_,
       select_mesh_, select_mesh_axes_, select_mesh_devices_, select_spec_entries_,
       select_spec_axes_, select_checkpoint_, select_handlers_, select_items_, select_item_,
-      select_problems_, select_leaves_;
+      select_problems_;
+  RawStatement select_leaves_, select_extras_;
   std::unordered_map<int64_t, Spec> specs_;
   std::unordered_map<int64_t, Shape> shapes_;
   std::unordered_map<int64_t, std::string> dtypes_;

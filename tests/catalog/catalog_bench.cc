@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 
 #include <ctime>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -124,20 +125,22 @@ int main(int argc, char** argv) {
     std::printf("catalog: %llu bytes, %.1f bytes/leaf\n",
                 static_cast<unsigned long long>(stats.file_bytes), stats.file_bytes / total);
 
-    const auto start = Clock::now();
-    const auto item = catalog.load_item("/bench/run/0", "state");
-    std::printf("load_item (%zu leaves, cold caches after ingest): %.2f ms\n",
-                item ? item->leaves.size() : 0, seconds_since(start) * 1e3);
-    const auto start2 = Clock::now();
-    const auto again = catalog.load_item("/bench/run/1", "state");
-    std::printf("load_item (%zu leaves, warm): %.2f ms\n", again ? again->leaves.size() : 0,
-                seconds_since(start2) * 1e3);
+    // Best of 5, each on another checkpoint (same names: warm decoding caches).
+    double best = 1e9;
+    size_t loaded = 0;
+    for (int i = 0; i < 5 && i < checkpoints; ++i) {
+      const auto start = Clock::now();
+      const auto item = catalog.load_item("/bench/run/" + std::to_string(i), "state");
+      best = std::min(best, seconds_since(start));
+      loaded = item ? item->leaves.size() : 0;
+    }
+    std::printf("load_item (%zu leaves): %.2f ms (best of 5)\n", loaded, best * 1e3);
   }
   {
     ckptcat::Catalog fresh(path);
     const auto start = Clock::now();
-    const auto item = fresh.load_item("/bench/run/2", "state");
-    std::printf("load_item (%zu leaves, new connection): %.2f ms\n",
+    const auto item = fresh.load_item("/bench/run/0", "state");
+    std::printf("load_item (%zu leaves, new connection, cold caches): %.2f ms\n",
                 item ? item->leaves.size() : 0, seconds_since(start) * 1e3);
   }
   rusage usage{};
