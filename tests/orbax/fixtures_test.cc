@@ -392,3 +392,33 @@ TEST_CASE("fingerprints: stable, changed by any metadata file, cheap") {
   std::ofstream(tmp.path() / "1" / "commit_success.txt") << "x";
   CHECK(orbax::fingerprint(loc) != fp);
 }
+
+TEST_CASE("custom and placeholder value types, PositionalSharding, bare leaves without msgpack") {
+  TempDir tmp;
+  CheckpointSpec step;
+  ItemSpec item = ItemSpec::pytree("p");
+  item.leaves.push_back(LeafSpec::empty({"custom"}, "my_pkg.MyHandler"));
+  item.leaves.back().skip_deserialize = false;
+  item.leaves.push_back(LeafSpec::empty({"ph"}, "placeholder"));
+  item.leaves.back().skip_deserialize = true;
+  item.leaves.push_back(LeafSpec::array({"pos"}, "float32", {4, 4})
+                            .with_sharding(PositionalShardingMetadata{{1, 2}, std::string("device")}));
+  LeafSpec bare = LeafSpec::numpy({"bare"}, "int64", {8});
+  bare.skip_deserialize = true;
+  item.leaves.push_back(bare);
+  item.leaves.push_back(LeafSpec::empty({"lst"}, "List"));
+  step.items.push_back(item);
+  write_checkpoint(tmp.path() / "3", step);
+  const auto cp = read_one(tmp.path());
+  auto leaves = by_name(cp.items.at(0));
+  CHECK(leaves["custom"]->kind == LeafKind::kOther);
+  CHECK(leaves["custom"]->value_type == "my_pkg.MyHandler");
+  CHECK(leaves["ph"]->kind == LeafKind::kOther);
+  CHECK(leaves["lst"]->kind == LeafKind::kEmpty);
+  check_leaf(*leaves["pos"], item.leaves[2], cp.items[0]);
+  const Leaf& b = *leaves["bare"];
+  CHECK(b.kind == LeafKind::kBare);
+  REQUIRE(std::holds_alternative<BareMetadata>(b.metadata));
+  REQUIRE(b.error.has_value());
+  CHECK(b.error->find("checkpoint") != std::string::npos);
+}
