@@ -115,6 +115,9 @@ json parse_json(std::string_view text, const std::string& file) {
   } catch (const json::parse_error& e) {
     throw Error(Error::Code::kInvalid, std::string("not valid JSON: ") + e.what(), file,
                 e.byte > 0 ? std::optional<uint64_t>(e.byte - 1) : std::nullopt);
+  } catch (const json::exception& e) {
+    // out_of_range: a number beyond double ("1e999"), reported by the parser.
+    throw Error(Error::Code::kInvalid, std::string("not valid JSON: ") + e.what(), file);
   }
 }
 
