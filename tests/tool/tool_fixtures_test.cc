@@ -113,6 +113,22 @@ TEST_CASE("re-import skips unchanged checkpoints; --force, touching one, --prune
   CHECK(run_tool({"verify", "--db", db}).exit_code == 0);
 }
 
+TEST_CASE("progress is drawn on stderr only when it is a terminal") {
+  TempDir tmp;
+  write_steps(tmp.path() / "run", {1, 2, 3});
+  const auto r = run_tool_stderr_tty(
+      {"import", "--db", (tmp.path() / "c.db").string(), (tmp.path() / "run").string()});
+  CHECK(r.exit_code == 0);
+  // Redrawn in place with \r, cleared before the summary.
+  CHECK(r.err.find("\r\033[K3/3 checkpoints, 9 leaves, ") != std::string::npos);
+  CHECK(r.err.find(" checkpoints/s, 0 errors") != std::string::npos);
+  CHECK(r.err.find("\r\033[Kimported 3 checkpoints (3 new") != std::string::npos);
+  // Not a terminal (every other test): no progress, no escape sequences.
+  const auto plain = run_tool({"import", "--db", (tmp.path() / "d.db").string(), (tmp.path() / "run").string()});
+  CHECK(plain.err.find('\r') == std::string::npos);
+  CHECK(plain.err.find("checkpoints/s") == std::string::npos);
+}
+
 TEST_CASE("--jobs 1 and --jobs 4 build identical catalogs") {
   TempDir tmp;
   std::vector<int64_t> steps;

@@ -34,7 +34,7 @@ const std::filesystem::path& capture_dir() {
 
 }  // namespace
 
-ToolProcess::ToolProcess(const std::vector<std::string>& args) {
+ToolProcess::ToolProcess(const std::vector<std::string>& args, bool stderr_tty) {
   static std::atomic<int> counter{0};
   const int n = counter++;
   out_ = capture_dir() / ("out" + std::to_string(n));
@@ -49,7 +49,14 @@ ToolProcess::ToolProcess(const std::vector<std::string>& args) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (stderr_tty) {
+    tty_master_ = posix_openpt(O_RDWR | O_NOCTTY);
+    if (tty_master_ < 0 || grantpt(tty_master_) != 0 || unlockpt(tty_master_) != 0)
+      throw std::runtime_error("cannot open a pseudo-terminal");
+    posix_spawn_file_actions_addopen(&actions, 2, ptsname(tty_master_), O_RDWR | O_NOCTTY, 0);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  }
   const int rc = posix_spawn(&pid_, bin.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("cannot start " + bin + ": " + std::strerror(rc));
@@ -67,11 +74,24 @@ ToolResult ToolProcess::finish() {
   pid_ = -1;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = read_file(out_);
-  r.err = read_file(err_);
+  if (tty_master_ >= 0) {
+    // The child is gone: read what it left in the terminal, without blocking.
+    fcntl(tty_master_, F_SETFL, O_NONBLOCK);
+    char buf[4096];
+    for (ssize_t n; (n = read(tty_master_, buf, sizeof buf)) > 0;) r.err.append(buf, static_cast<size_t>(n));
+    close(tty_master_);
+    tty_master_ = -1;
+  } else {
+    r.err = read_file(err_);
+  }
   return r;
 }
 
 ToolResult run_tool(const std::vector<std::string>& args) { return ToolProcess(args).finish(); }
+
+ToolResult run_tool_stderr_tty(const std::vector<std::string>& args) {
+  return ToolProcess(args, /*stderr_tty=*/true).finish();
+}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;

@@ -19,10 +19,14 @@ struct ToolResult {
 // Runs `ckptcat args...` to completion (stdin is /dev/null).
 ToolResult run_tool(const std::vector<std::string>& args);
 
+// The same with stderr on a pseudo-terminal (what a user at a terminal sees).
+ToolResult run_tool_stderr_tty(const std::vector<std::string>& args);
+
 // Starts `ckptcat args...` without waiting; finish() waits and collects.
 class ToolProcess {
  public:
-  explicit ToolProcess(const std::vector<std::string>& args);
+  // `stderr_tty`: stderr is a pseudo-terminal instead of a file.
+  explicit ToolProcess(const std::vector<std::string>& args, bool stderr_tty = false);
   ~ToolProcess();
   ToolProcess(const ToolProcess&) = delete;
   ToolProcess& operator=(const ToolProcess&) = delete;
@@ -30,6 +34,7 @@ class ToolProcess {
 
  private:
   pid_t pid_ = -1;
+  int tty_master_ = -1;
   std::filesystem::path out_, err_;
 };
 
