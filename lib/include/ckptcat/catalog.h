@@ -3,9 +3,14 @@
 //
 //   ckptcat::Catalog catalog("runs.ckptcat");            // creates the schema if empty
 //   auto result = catalog.ingest(checkpoint, fingerprint); // one transaction per checkpoint
-//   for (const auto& c : catalog.list_checkpoints({.root = "/ckpt/run1"})) ...
+//   CheckpointFilter steps;
+//   steps.root = "/ckpt/run1";
+//   for (const auto& c : catalog.list_checkpoints(steps)) ...
 //   std::optional<CheckpointMetadata> back = catalog.load_checkpoint(c.directory);
-//   for (const auto& hit : catalog.find_leaves({.name_glob = "params.*", .dtype = "bfloat16"})) ...
+//   LeafFilter leaves;
+//   leaves.name_glob = "params.*";
+//   leaves.dtype = "bfloat16";
+//   for (const auto& hit : catalog.find_leaves(leaves)) ...
 //
 // The schema (tables, views usable from a plain sqlite3 shell, migrations) is
 // documented in schema/*.sql. A catalog file is identified by PRAGMA
@@ -142,7 +147,7 @@ struct CatalogStats {
   uint64_t shardings = 0;
   uint64_t meshes = 0;
   uint64_t mesh_devices = 0;
-  uint64_t file_bytes = 0;  // page_count * page_size (0 for ":memory:" is not guaranteed)
+  uint64_t file_bytes = 0;  // page_count * page_size (WAL content not yet checkpointed excluded)
 };
 
 class Catalog {
