@@ -18,8 +18,8 @@
 //  4. Composite steps without step metadata. Some sub-folder of F holds
 //     pytree files (without being a checkpoint by rule 2) and not all such
 //     sub-folders have step names: F is a composite step whose items are its
-//     sub-folders. (When they all have step names, F is a folder of direct
-//     checkpoints: rule 5.) A folder of direct checkpoints saved without step
+//     sub-folders. (When they all have step names, or some sub-folder is a
+//     checkpoint by rule 2, F is a folder of checkpoints: rule 5.) A folder of direct checkpoints saved without step
 //     metadata under non-step names is indistinguishable from a composite step
 //     without step metadata; it is read as the latter (items keep their paths).
 //  5. Otherwise F is walked into. A sub-folder named "metadata" that holds
@@ -152,7 +152,11 @@ class Walker {
       if (!unfinished_name_reason(sub).empty()) continue;
       std::error_code ec;
       const FolderListing child = list_folder(dir / sub, ec);
-      if (ec || holds_step_marker(child) || !holds_pytree(child)) continue;
+      if (ec) continue;
+      // Items never hold step metadata: sub-folders that do make F a folder
+      // of checkpoints, even when a damaged sibling lost its marker.
+      if (holds_step_marker(child)) return false;
+      if (!holds_pytree(child)) continue;
       any_item = true;
       all_steps = all_steps && parse_step_name(sub).has_value();
     }
