@@ -1,9 +1,25 @@
 #include "damage.h"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
 #include <set>
 
 namespace ckptcat::testing {
+
+void write_file(const std::filesystem::path& file, std::string_view bytes) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("cannot write " + file.string());
+}
+
+std::vector<std::string> lines_of_text(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
 
 uint64_t SeededRandom::next() {
   uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,12 @@ struct DamagedBytes {
 // equal to the original (nothing to truncate) are left out.
 std::vector<DamagedBytes> damaged_variants(std::string_view original, uint64_t seed,
                                            int truncations = 2, int flips = 3);
+
+// Replaces the contents of `file` (created if missing). Throws std::runtime_error.
+void write_file(const std::filesystem::path& file, std::string_view bytes);
+
+// The lines of `text` without their newlines.
+std::vector<std::string> lines_of_text(const std::string& text);
 
 // splitmix64: a small deterministic generator, identical on every platform.
 class SeededRandom {
