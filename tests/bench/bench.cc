@@ -356,7 +356,15 @@ int run(const Sizes& z, unsigned jobs, const fs::path& tmp, const std::string& s
     fs::remove(cat);
   }
 
-  std::printf("ckptcat-bench: %u cores, %u jobs\n", std::thread::hardware_concurrency(), all);
+  // Wall-clock rows depend on what else runs; the load average says how much did.
+  std::string load;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    char buf[64] = {};
+    if (std::fgets(buf, sizeof buf, f)) load = std::string(buf).substr(0, std::string(buf).find(' '));
+    std::fclose(f);
+  }
+  std::printf("ckptcat-bench: %u cores, %u jobs, load average (1 min) at the end: %s\n",
+              std::thread::hardware_concurrency(), all, load.empty() ? "?" : load.c_str());
   print_table(rows);
   return 0;
 }
