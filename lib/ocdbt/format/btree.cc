@@ -28,6 +28,8 @@ void decode_keys(ByteReader& in, uint32_t n, bool interior, BtreeNode& out) {
       in.fail("key " + std::to_string(i) + " longer than 65535 bytes");
     std::string_view s = in.bytes(suffix[i], "key_suffix");
     const size_t start = out.key_bytes.size();
+    if (start + prefix[i] + suffix[i] > kMaxNodeKeyBytes)
+      in.fail("node keys exceed " + std::to_string(kMaxNodeKeyBytes) + " bytes");
     if (i > 0) {
       // Strictly increasing: compare the suffix with the rest of key[i-1].
       const char* rest = out.key_bytes.data() + prev_start + prefix[i];
@@ -44,7 +46,6 @@ void decode_keys(ByteReader& in, uint32_t n, bool interior, BtreeNode& out) {
     out.key_bytes.append(s);
     prev_start = start;
     prev_len = out.key_bytes.size() - start;
-    if (out.key_bytes.size() > UINT32_MAX) in.fail("node keys exceed 4 GiB");
     out.key_offsets[i + 1] = static_cast<uint32_t>(out.key_bytes.size());
     if (interior && out.subtree_common_prefix[i] > prev_len)
       in.fail("entry " + std::to_string(i) + ": subtree_common_prefix_length " +

@@ -39,6 +39,9 @@ namespace ckptcat::ocdbt::format {
 
 inline constexpr uint32_t kMaxNodeEntries = 1u << 20;
 inline constexpr uint64_t kMaxInlineValueBytes = 1u << 20;
+// Cap on a node's keys once prefix-decompressed: prefix sharing lets a 1 MB
+// body claim gigabytes of keys (65,535 bytes per 9-byte entry).
+inline constexpr uint64_t kMaxNodeKeyBytes = 64u << 20;
 
 struct LeafValue {
   uint64_t length = 0;
