@@ -200,7 +200,9 @@ VerifyReport Verifier::run(const std::optional<std::string>& path) const {
       path ? std::optional<std::string>(normal_path(*path)) : std::nullopt;
   std::set<std::string> catalogued;
   for (const auto& summary : catalog_.list_checkpoints()) {
-    if (base && !path_is_under(summary.directory, *base)) continue;
+    // A path inside a checkpoint (an item folder) verifies that checkpoint.
+    if (base && !path_is_under(summary.directory, *base) && !path_is_under(*base, summary.directory))
+      continue;
     catalogued.insert(summary.directory);
     run.checkpoint(summary);
   }

@@ -230,6 +230,12 @@ TEST_CASE("verify: changed leaves, new checkpoints, missing and truncated data f
   const auto text = run_tool({"verify", "--db", db, root.string()});
   CHECK(text.exit_code == 1);
   CHECK(has_line(text.out, "^" + (root / "3" / "params").string() + R"( \(leaf dense\.bias\): error: leaf-changed: dtype bfloat16 -> float32$)"));
+  // An item folder verifies its checkpoint only.
+  const auto item = run_tool({"verify", "--db", db, "--json", (root / "1" / "params").string()});
+  CHECK(item.exit_code == 1);
+  const auto ij = json::parse(item.out);
+  CHECK(ij["checkpoints"] == 1);
+  for (const auto& f : ij["findings"]) CHECK(f["checkpoint"] == (root / "1").string());
 }
 
 TEST_CASE("zarr keys without metadata are found; a leaf error makes import exit 1") {

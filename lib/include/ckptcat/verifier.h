@@ -77,10 +77,10 @@ class Verifier {
  public:
   explicit Verifier(const Catalog& catalog, VerifyOptions options = {});
 
-  // Checks the catalogued checkpoints at or below `path` (all when nullopt)
-  // and, when `path` is given and exists, reports checkpoints found there
-  // that are not in the catalog. Throws ckptcat::Error only for catalog
-  // failures.
+  // Checks the catalogued checkpoints at or below `path`, or holding it (an
+  // item folder), or all when nullopt; when `path` is given and exists, also
+  // reports checkpoints found there that are not in the catalog. Throws
+  // ckptcat::Error only for catalog failures.
   VerifyReport run(const std::optional<std::string>& path = std::nullopt) const;
 
  private:
