@@ -232,7 +232,9 @@ TEST_CASE("export agrees with golden/leaves.jsonl for every leaf") {
   CHECK(checked == 377);
   // What export has beyond the golden file: items without _METADATA, which
   // Orbax does not read as pytree items (an error each, or t5x's msgpack tree).
-  for (const auto& [key, e] : exported) {
+  for (const auto& entry : exported) {  // no structured binding: CAPTURE below (clang 14)
+    const auto& key = entry.first;
+    const json& e = entry.second;
     if (golden_items.count(key.first)) continue;
     CAPTURE(key.first);
     CHECK_FALSE(fs::exists(corpus().corpus / key.first / "_METADATA"));
