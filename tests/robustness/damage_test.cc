@@ -91,7 +91,7 @@ struct Damage {
 
 std::vector<Case> cases_for(const std::string& bytes, uint64_t seed, bool with_unreadable) {
   std::vector<Case> out;
-  for (auto& d : ckptcat::testing::damaged_variants(bytes, seed, 1, 2))
+  for (auto& d : ckptcat::testing::damaged_variants(bytes, seed, 1, 1))
     out.push_back({d.what, Kind::kBytes, std::move(d.bytes)});
   out.push_back({"replaced by a folder", Kind::kFolder, {}});
   out.push_back({"replaced by a dangling symlink", Kind::kDanglingLink, {}});
@@ -138,8 +138,14 @@ TEST_CASE("every damaged corpus file: reading never crashes or hangs, problems n
             "covered by the folder and dangling-symlink replacements instead");
   size_t cases = 0, reported = 0, must_report = 0;
   double slowest = 0;
+  size_t sampled_out = 0;
   for (size_t f = 0; f < corpus.files.size(); ++f) {
     const auto& [file, checkpoint] = corpus.files[f];
+    // Data files (d/<hex>) are many and alike: every third one is enough.
+    if (file.parent_path().filename() == "d" && f % 3 != 0) {
+      ++sampled_out;
+      continue;
+    }
     const auto& location = corpus.checkpoints[checkpoint];
     const std::string original = ckptcat::testing::read_file(file);
     for (const auto& c : cases_for(original, f, !root)) {
@@ -167,7 +173,8 @@ TEST_CASE("every damaged corpus file: reading never crashes or hangs, problems n
       }
     }
   }
-  MESSAGE("damaged reads: ", cases, " cases over ", corpus.files.size(), " files; ", reported, "/",
+  MESSAGE("damaged reads: ", cases, " cases over ", corpus.files.size() - sampled_out, " of ",
+          corpus.files.size(), " files (two thirds of the d/ data files sampled out); ", reported, "/",
           must_report, " destroyed metadata files reported by name; slowest read ", slowest, " s");
 }
 
