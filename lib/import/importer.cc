@@ -12,6 +12,7 @@
 #include <chrono>
 #include <exception>
 #include <map>
+#include <new>
 #include <optional>
 #include <set>
 #include <thread>
@@ -129,10 +130,20 @@ ImportSummary Importer::run(const std::vector<fs::path>& paths) {
       m.kind = Message::Kind::kFailed;
       m.error_file = e.file().empty() ? loc.directory.string() : e.file();
       m.error_message = e.message();
-    } catch (const std::exception& e) {
+    } catch (const fs::filesystem_error& e) {
+      // Its what() repeats the paths in brackets after a "filesystem error:" prefix.
+      m.kind = Message::Kind::kFailed;
+      m.error_file = e.path1().empty() ? loc.directory.string() : e.path1().string();
+      m.error_message = e.code().message();
+    } catch (const std::bad_alloc&) {
       m.kind = Message::Kind::kFailed;
       m.error_file = loc.directory.string();
-      m.error_message = e.what();
+      m.error_message = "out of memory";
+    } catch (const std::exception& e) {
+      // Not a ckptcat::Error: a bug in a reader, whose text helps report it.
+      m.kind = Message::Kind::kFailed;
+      m.error_file = loc.directory.string();
+      m.error_message = std::string("internal error: ") + e.what();
     }
     return m;
   };

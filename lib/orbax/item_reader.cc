@@ -207,7 +207,8 @@ class PyTreeReader {
                             sharding_from_serialized_string(*leaf.sharding_string))
                    .first;
         array.sharding = it->second;
-      } catch (const std::exception& e) {
+      } catch (const ShardingError& e) {
+        // ShardingError messages are ckptcat's own (sharding.h), quoting the bad part.
         leaf.error = (dir_ / "_sharding").string() + ": sharding of \"" + leaf.name +
                      "\" unreadable: " + e.what();
       }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <vector>
 
 #include "ckptcat/python_json.h"
 
@@ -21,9 +22,17 @@ constexpr std::string_view kNaN = "\"\\u0000ckptcat:NaN\"";
 constexpr std::string_view kInf = "\"\\u0000ckptcat:Infinity\"";
 constexpr std::string_view kNegInf = "\"\\u0000ckptcat:-Infinity\"";
 
-// Replaces NaN / Infinity / -Infinity outside strings with sentinel strings.
-// Returns false (and leaves `out` untouched) when the text has none.
-bool substitute_tokens(std::string_view text, std::string& out) {
+// Where a substitution shifted the text: from `substituted_end` on, offsets in
+// the substituted text are `shift` bytes past the same byte of the original.
+struct Shift {
+  size_t substituted_end = 0;
+  size_t shift = 0;
+};
+
+// Replaces NaN / Infinity / -Infinity outside strings with sentinel strings,
+// recording each shift. Returns false (and leaves `out` untouched) when the
+// text has none.
+bool substitute_tokens(std::string_view text, std::string& out, std::vector<Shift>& shifts) {
   bool in_string = false, any = false;
   size_t copied = 0;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -44,11 +53,46 @@ bool substitute_tokens(std::string_view text, std::string& out) {
     any = true;
     out.append(text.substr(copied, i - copied));
     out.append(sentinel);
+    shifts.push_back({out.size(), out.size() - (i + len)});
     i += len - 1;
     copied = i + 1;
   }
   if (any) out.append(text.substr(copied));
   return any;
+}
+
+// The offset in the original text of byte `offset` of the substituted text.
+size_t original_offset(size_t offset, const std::vector<Shift>& shifts) {
+  size_t shift = 0;
+  for (const auto& s : shifts) {
+    if (s.substituted_end > offset) break;
+    shift = s.shift;
+  }
+  return offset - shift;
+}
+
+// A parse error told the way a user reads a file: the byte that broke the
+// parse and where it is as line and column (both from 1) of `text`.
+// nlohmann's own message is not used: it carries exception ids and parser
+// internals.
+std::string describe_parse_error(std::string_view text, size_t offset) {
+  size_t line = 1, line_start = 0;
+  for (size_t i = 0; i < offset && i < text.size(); ++i)
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  std::string what;
+  if (offset >= text.size()) {
+    what = "unexpected end of text";
+  } else if (const auto c = static_cast<unsigned char>(text[offset]); c >= 0x20 && c < 0x7f) {
+    what = std::string("unexpected '") + static_cast<char>(c) + "'";
+  } else {
+    static constexpr char kHex[] = "0123456789abcdef";
+    what = std::string("unexpected byte 0x") + kHex[c >> 4] + kHex[c & 15];
+  }
+  return what + " at line " + std::to_string(line) + ", column " +
+         std::to_string(offset - line_start + 1);
 }
 
 std::optional<double> sentinel_value(const json& value) {
@@ -91,7 +135,8 @@ std::string read_file_bounded(const fs::path& file, uint64_t max_bytes) {
 
 json parse_json(std::string_view text, const std::string& file) {
   std::string substituted;
-  const bool has_tokens = substitute_tokens(text, substituted);
+  std::vector<Shift> shifts;
+  const bool has_tokens = substitute_tokens(text, substituted, shifts);
   const std::string_view input = has_tokens ? std::string_view(substituted) : text;
   const json::parser_callback_t callback = [&](int depth, json::parse_event_t event,
                                                json& parsed) {
@@ -103,6 +148,8 @@ json parse_json(std::string_view text, const std::string& file) {
       if (auto v = sentinel_value(parsed)) parsed = *v;
     return true;
   };
+  // Every nlohmann exception ends here, turned into a plain message: callers
+  // show Error::message() to users as it is.
   try {
     json result = json::parse(input.begin(), input.end(), callback);
     // A bare top-level token is not reported through the value event.
@@ -113,11 +160,15 @@ json parse_json(std::string_view text, const std::string& file) {
     throw Error(Error::Code::kInvalid,
                 "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels", file);
   } catch (const json::parse_error& e) {
-    throw Error(Error::Code::kInvalid, std::string("not valid JSON: ") + e.what(), file,
-                e.byte > 0 ? std::optional<uint64_t>(e.byte - 1) : std::nullopt);
-  } catch (const json::exception& e) {
-    // out_of_range: a number beyond double ("1e999"), reported by the parser.
-    throw Error(Error::Code::kInvalid, std::string("not valid JSON: ") + e.what(), file);
+    // e.byte counts from 1 and points at the byte that broke the parse (one
+    // past the end for a truncated text).
+    const size_t offset = original_offset(e.byte > 0 ? e.byte - 1 : 0, shifts);
+    throw Error(Error::Code::kInvalid, "not valid JSON: " + describe_parse_error(text, offset),
+                file, offset);
+  } catch (const json::exception&) {
+    // out_of_range: the only other error the parser raises.
+    throw Error(Error::Code::kInvalid, "not valid JSON: a number is too large for a double",
+                file);
   }
 }
 

@@ -29,8 +29,10 @@ inline constexpr int kMaxJsonDepth = 512;
 std::string read_file_bounded(const std::filesystem::path& file,
                               uint64_t max_bytes = kMaxJsonFileBytes);
 
-// Parses `text` (see above). Throws Error kInvalid naming `file` with the parse
-// error position.
+// Parses `text` (see above). The only place the reader parses JSON: every
+// parser failure becomes Error kInvalid naming `file`, with a plain message for
+// users ("not valid JSON: unexpected '}' at line 3, column 7") and the byte
+// offset in `text` as Error::offset(); no nlohmann exception escapes.
 nlohmann::ordered_json parse_json(std::string_view text, const std::string& file);
 
 // read_file_bounded + parse_json.

@@ -73,6 +73,26 @@ TEST_CASE("a reader that throws fails one checkpoint; the rest is imported") {
   CHECK(again.problems.empty());
 }
 
+TEST_CASE("a reader's filesystem error is reported plainly, naming its path") {
+  TempDir tmp;
+  write_run(tmp.path() / "run", 2);
+  Catalog catalog(":memory:");
+  ImportOptions options;
+  const fs::path locked = tmp.path() / "run" / "1" / "params" / "_METADATA";
+  options.reader = [&](const orbax::CheckpointLocation& loc) {
+    if (loc.step_name == "1")
+      throw fs::filesystem_error("status", locked,
+                                 std::make_error_code(std::errc::permission_denied));
+    return orbax::read_checkpoint(loc);
+  };
+  const auto s = Importer(catalog, options).run({tmp.path() / "run"});
+  CHECK(s.failed == 1);
+  REQUIRE(s.problems.size() == 1);
+  CHECK(s.problems[0].file == locked.string());
+  CHECK(s.problems[0].message ==
+        "cannot read checkpoint: " + std::make_error_code(std::errc::permission_denied).message());
+}
+
 TEST_CASE("an item folder imports its whole checkpoint; force replaces; prune removes") {
   TempDir tmp;
   write_run(tmp.path() / "run", 2);

@@ -51,6 +51,46 @@ TEST_CASE("JSON: NaN / Infinity tokens outside strings, depth bound, exact int64
   CHECK_FALSE(get_int64(ts, "missing", "f").has_value());
 }
 
+TEST_CASE("JSON errors: a plain message with line and column, no parser internals") {
+  auto error_of = [](std::string_view text) {
+    try {
+      parse_json(text, "dir/_METADATA");
+    } catch (const Error& e) {
+      CHECK(e.file() == "dir/_METADATA");
+      CHECK(e.code() == Error::Code::kInvalid);
+      CHECK(std::string(e.what()).find("json.exception") == std::string::npos);
+      return std::make_pair(e.message(), e.offset());
+    }
+    FAIL("no throw");
+    return std::make_pair(std::string(), std::optional<uint64_t>());
+  };
+  CHECK(error_of("x") ==
+        std::make_pair(std::string("not valid JSON: unexpected 'x' at line 1, column 1"),
+                       std::optional<uint64_t>(0)));
+  CHECK(error_of("") ==
+        std::make_pair(std::string("not valid JSON: unexpected end of text at line 1, column 1"),
+                       std::optional<uint64_t>(0)));
+  CHECK(error_of("{\n  \"a\": [1,\n") ==
+        std::make_pair(std::string("not valid JSON: unexpected end of text at line 3, column 1"),
+                       std::optional<uint64_t>(13)));
+  // Offsets count in the file, not in the text with NaN / Infinity substituted.
+  CHECK(error_of("{\"a\": NaN, \"b\": -Infinity,\n \"c\": }") ==
+        std::make_pair(std::string("not valid JSON: unexpected '}' at line 2, column 7"),
+                       std::optional<uint64_t>(33)));
+  CHECK(error_of("[\"a\x01\"]").first == "not valid JSON: unexpected byte 0x01 at line 1, column 4");
+  CHECK(error_of("[1e999]") ==
+        std::make_pair(std::string("not valid JSON: a number is too large for a double"),
+                       std::optional<uint64_t>()));
+
+  // The item error users see names the file, the line and the byte.
+  testing::TempDir tmp;
+  write_bytes(tmp.path() / "state" / "_METADATA", "{nope");
+  const auto item = read_item(tmp.path() / "state", "state");
+  REQUIRE(item.error.has_value());
+  CHECK(*item.error == (tmp.path() / "state" / "_METADATA").string() +
+                           ": not valid JSON: unexpected 'o' at line 1, column 3 (at byte 2)");
+}
+
 TEST_CASE("_CHECKPOINT_METADATA: every field optional, unknown keys, NaN metrics") {
   auto m = parse_step_metadata(
       R"({"item_handlers": {"a": "x.Y", "b": null}, "metrics": {"loss": NaN}, "init_timestamp_nsecs": 1778718340383655282, "commit_timestamp_nsecs": null, "custom": {"k": 1}})",

@@ -64,7 +64,9 @@ TEST_CASE("import: the damaged items are reported, everything else is imported (
   CHECK(std::regex_match(lines.back(),
                          std::regex(R"(imported 48 checkpoints \(48 new, 0 replaced, 0 unchanged\), 384 leaves in [0-9.]+ s; 11 errors, 7 warnings \(-v to show\))")));
   // Each error on its own line, naming the file.
-  CHECK(has_line_matching(r.err, "^error: .*/dummy_checkpointable_added/dummy/_METADATA: not valid JSON"));
+  CHECK(has_line_matching(r.err, "^error: .*/dummy_checkpointable_added/dummy/_METADATA: not valid JSON: "
+                                 "unexpected .* at line [0-9]+, column [0-9]+ \\(at byte [0-9]+\\)$"));
+  CHECK(r.err.find("json.exception") == std::string::npos);
   CHECK(has_line_matching(r.err, "^error: .*/pytree_checkpointable_missing_metadata/state/_METADATA: file not found"));
   CHECK(has_line_matching(r.err, "^error: .*/t5x-tiny-orbax/1 \\(leaf _optimizer.state.step\\): .*\\.zarray"));
   size_t errors = 0;
