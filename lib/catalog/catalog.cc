@@ -153,17 +153,19 @@ int32_t Catalog::application_id() noexcept { return catalog_detail::kApplication
 const std::string& Catalog::path() const noexcept { return impl_->path_; }
 SQLite::Database& Catalog::database() { return impl_->db_; }
 
-IngestResult Catalog::ingest(const CheckpointMetadata& checkpoint, std::string_view fingerprint) {
+IngestResult Catalog::ingest(const CheckpointMetadata& checkpoint, std::string_view fingerprint,
+                             const IngestOptions& options) {
   return impl_->guarded(("ingesting " + checkpoint.directory).c_str(), [&] {
+    const auto unchanged = [&](const auto& stored) {
+      return !options.force && stored && stored->second == fingerprint;
+    };
     auto before = impl_->stored(checkpoint.directory);
-    if (before && before->second == fingerprint)
-      return IngestResult{IngestAction::kUnchanged, before->first, 0};
+    if (unchanged(before)) return IngestResult{IngestAction::kUnchanged, before->first, 0};
 
     SQLite::Transaction txn(impl_->db_, SQLite::TransactionBehavior::IMMEDIATE);
     // Another process may have imported it while we waited for the lock.
     auto existing = impl_->stored(checkpoint.directory);
-    if (existing && existing->second == fingerprint)
-      return IngestResult{IngestAction::kUnchanged, existing->first, 0};
+    if (unchanged(existing)) return IngestResult{IngestAction::kUnchanged, existing->first, 0};
     try {
       if (existing)
         impl_->db_.exec("DELETE FROM checkpoints WHERE id = " + std::to_string(existing->first));

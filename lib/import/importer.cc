@@ -176,14 +176,12 @@ ImportSummary Importer::run(const std::vector<fs::path>& paths) {
         break;
       case Message::Kind::kRead: {
         try {
-          // ingest() keeps a checkpoint whose fingerprint is unchanged; forcing
-          // means dropping it first (two transactions: a failed write here
-          // loses the old entry, which the user asked to replace anyway).
-          const auto it = stored.find(directory);
-          const bool forced = options_.force && it != stored.end() && it->second == m.fingerprint;
-          if (forced) catalog_.remove({directory});
-          const auto result = catalog_.ingest(*m.checkpoint, m.fingerprint);
-          switch (forced ? IngestAction::kReplaced : result.action) {
+          // Forced: replaced in the same single transaction, so a failed
+          // write keeps the old entry.
+          IngestOptions ingest;
+          ingest.force = options_.force;
+          const auto result = catalog_.ingest(*m.checkpoint, m.fingerprint, ingest);
+          switch (result.action) {
             case IngestAction::kInserted: ++summary.inserted; break;
             case IngestAction::kReplaced: ++summary.replaced; break;
             case IngestAction::kUnchanged: ++summary.unchanged; break;

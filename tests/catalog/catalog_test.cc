@@ -257,6 +257,37 @@ TEST_CASE("a failure in the middle of an ingest leaves the previous content") {
   CHECK(catalog.verify().empty());
 }
 
+TEST_CASE("a forced ingest replaces an unchanged checkpoint in one transaction") {
+  TempDir dir;
+  Catalog catalog((dir.path() / "c.db").string());
+  const auto old_version = sample_checkpoint("/runs/exp/8", 8);
+  catalog.ingest(old_version, "fp");
+  auto new_version = sample_checkpoint("/runs/exp/8", 8);
+  new_version.step_metadata.metrics = R"({"loss": 0.1})";
+  IngestOptions force;
+  force.force = true;
+
+  // The write fails after the old rows were deleted: the whole replace rolls back.
+  catalog.database().exec(
+      "CREATE TEMP TRIGGER inject_failure BEFORE INSERT ON leaves WHEN NEW.ord = 3 "
+      "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  CHECK_THROWS_AS(catalog.ingest(new_version, "fp", force), Error);
+  CHECK(catalog.fingerprint("/runs/exp/8") == "fp");
+  check_same(old_version, *catalog.load_checkpoint("/runs/exp/8"));
+  catalog.database().exec("DROP TRIGGER inject_failure");
+
+  CHECK(catalog.ingest(new_version, "fp").action == IngestAction::kUnchanged);
+  const auto forced = catalog.ingest(new_version, "fp", force);
+  CHECK(forced.action == IngestAction::kReplaced);
+  CHECK(forced.leaf_count == new_version.items[2].leaves.size());
+  check_same(new_version, *catalog.load_checkpoint("/runs/exp/8"));
+  CHECK(count(catalog, "SELECT count(*) FROM checkpoints") == 1);
+  // Forcing a directory the catalog lacks is a plain insert.
+  CHECK(catalog.ingest(sample_checkpoint("/runs/exp/9", 9), "fp", force).action ==
+        IngestAction::kInserted);
+  CHECK(catalog.verify().empty());
+}
+
 TEST_CASE("prune removes checkpoints whose folder is gone, or a given list") {
   TempDir dir;
   Catalog catalog(":memory:");

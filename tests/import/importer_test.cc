@@ -1,5 +1,6 @@
 // The import pipeline as a library: outcomes per checkpoint, failures that do
 // not stop the rest, progress reports, item paths, prune.
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -121,6 +122,34 @@ TEST_CASE("an item folder imports its whole checkpoint; force replaces; prune re
   CHECK(s.pruned == 1);
   CHECK(s.pruned_directories == std::vector<std::string>{(tmp.path() / "run" / "0").string()});
   CHECK(catalog.list_checkpoints().size() == 1);
+}
+
+TEST_CASE("a forced re-import that fails to store keeps the old entry") {
+  TempDir tmp;
+  write_run(tmp.path() / "run", 1);
+  Catalog catalog(":memory:");
+  CHECK(Importer(catalog, {}).run({tmp.path() / "run"}).inserted == 1);
+  const std::string directory = (tmp.path() / "run" / "0").string();
+  const auto before = catalog.load_checkpoint(directory);
+  REQUIRE(before.has_value());
+
+  catalog.database().exec(
+      "CREATE TEMP TRIGGER inject_failure BEFORE INSERT ON leaves "
+      "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  ImportOptions force;
+  force.force = true;
+  const auto s = Importer(catalog, force).run({tmp.path() / "run"});
+  CHECK(s.failed == 1);
+  CHECK(s.replaced == 0);
+  REQUIRE(s.problems.size() == 1);
+  CHECK(s.problems[0].message.find("cannot store checkpoint: ") == 0);
+  const auto after = catalog.load_checkpoint(directory);
+  REQUIRE(after.has_value());
+  CHECK(after->items.size() == before->items.size());
+  CHECK(catalog.list_checkpoints().size() == 1);
+
+  catalog.database().exec("DROP TRIGGER inject_failure");
+  CHECK(Importer(catalog, force).run({tmp.path() / "run"}).replaced == 1);
 }
 
 TEST_CASE("a missing path is a problem; with prune its entries go") {

@@ -60,6 +60,13 @@ enum class IngestAction {
 };
 const char* to_string(IngestAction action) noexcept;  // "inserted", "replaced", "unchanged"
 
+struct IngestOptions {
+  // Replace the stored checkpoint even when its fingerprint is unchanged
+  // (`ckptcat import --force`): still one transaction, so a failed write
+  // keeps the old entry. The result is then kReplaced, never kUnchanged.
+  bool force = false;
+};
+
 struct IngestResult {
   IngestAction action = IngestAction::kUnchanged;
   int64_t checkpoint_id = 0;  // row id of the (new or existing) checkpoint
@@ -174,8 +181,10 @@ class Catalog {
 
   // Stores `checkpoint` under its directory in one IMMEDIATE transaction:
   // all of it or, on any error, nothing (the previous content stays).
-  // Unchanged (same directory and fingerprint) costs one indexed lookup.
-  IngestResult ingest(const CheckpointMetadata& checkpoint, std::string_view fingerprint);
+  // Unchanged (same directory and fingerprint) costs one indexed lookup,
+  // unless options.force asks for a replace anyway.
+  IngestResult ingest(const CheckpointMetadata& checkpoint, std::string_view fingerprint,
+                      const IngestOptions& options = {});
 
   // The fingerprint stored for `directory`, if the catalog has it; lets a
   // caller skip reading an unchanged checkpoint at all.
