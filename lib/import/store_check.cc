@@ -4,9 +4,9 @@
 #include <optional>
 #include <set>
 
-#include "array_store.h"  // orbax::is_chunk_key (lib/orbax internal)
 #include "ckptcat/error.h"
 #include "ckptcat/ocdbt.h"
+#include "ckptcat/reader.h"
 
 namespace ckptcat::import_detail {
 namespace {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ckptcat/checkpoint.h"
+#include "ckptcat/reader.h"  // is_chunk_key
 
 namespace ckptcat::orbax {
 
@@ -26,10 +27,6 @@ class ArrayStoreReader {
   // Where `param`'s metadata is looked up, for messages.
   virtual std::string metadata_location(const std::string& param) const = 0;
 };
-
-// True when the key remainder after "<param>/" names a chunk: zarr v2
-// "0", "0.1" (or "0/1"); zarr v3 "c", "c/0/1" (or "c.0.1").
-bool is_chunk_key(std::string_view rest, bool zarr3);
 
 // Opens the store of `item_dir` for `params`. `use_ocdbt` from _METADATA; when
 // absent the presence of manifest.ocdbt or ocdbt.process_* decides. Returns

@@ -422,3 +422,16 @@ TEST_CASE("custom and placeholder value types, PositionalSharding, bare leaves w
   REQUIRE(b.error.has_value());
   CHECK(b.error->find("checkpoint") != std::string::npos);
 }
+
+TEST_CASE("chunk keys, through the public reader.h") {
+  CHECK(orbax::is_chunk_key("0", false));
+  CHECK(orbax::is_chunk_key("0.12.3", false));
+  CHECK(orbax::is_chunk_key("0/1", false));
+  CHECK_FALSE(orbax::is_chunk_key(".zarray", false));
+  CHECK_FALSE(orbax::is_chunk_key("0.", false));
+  CHECK_FALSE(orbax::is_chunk_key("a/0", false));
+  CHECK(orbax::is_chunk_key("c", true));
+  CHECK(orbax::is_chunk_key("c/0/1", true));
+  CHECK_FALSE(orbax::is_chunk_key("c/", true));
+  CHECK_FALSE(orbax::is_chunk_key("zarr.json", true));
+}

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <fstream>
 
-#include "array_store.h"
 #include "ckptcat/reader.h"
 #include "json_file.h"
 #include "legacy_checkpoint.h"
@@ -206,19 +205,6 @@ TEST_CASE("zarr metadata: v2, v3 with and without the sharding codec, errors") {
   CHECK_THROWS_AS(parse_zarr2(R"({"chunks":[8],"dtype":[["a","<i4"]],"shape":[8]})", "f"), Error);
   CHECK_THROWS_AS(parse_zarr2(R"({"dtype":"<i4","shape":[8]})", "f"), Error);
   CHECK_THROWS_AS(parse_zarr3(R"({"data_type":"int32","shape":["x"]})", "f"), Error);
-}
-
-TEST_CASE("chunk keys") {
-  CHECK(is_chunk_key("0", false));
-  CHECK(is_chunk_key("0.12.3", false));
-  CHECK(is_chunk_key("0/1", false));
-  CHECK_FALSE(is_chunk_key(".zarray", false));
-  CHECK_FALSE(is_chunk_key("0.", false));
-  CHECK_FALSE(is_chunk_key("a/0", false));
-  CHECK(is_chunk_key("c", true));
-  CHECK(is_chunk_key("c/0/1", true));
-  CHECK_FALSE(is_chunk_key("c/", true));
-  CHECK_FALSE(is_chunk_key("zarr.json", true));
 }
 
 TEST_CASE("step names and unfinished names") {

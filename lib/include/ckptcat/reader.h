@@ -98,6 +98,15 @@ ItemMetadata read_item(const std::filesystem::path& item_dir, const std::string&
                        const std::optional<std::string>& handler = std::nullopt,
                        const ReadOptions& options = {});
 
+// ---- array store keys ------------------------------------------------------------
+
+// Whether `rest`, what follows "<param>/" in a key of an item's array store
+// (an OCDBT key or a path below the item folder), names a stored chunk:
+// zarr v2 "0", "0.1" (or "0/1"); zarr v3 "c", "c/0/1" (or "c.0.1"). Metadata
+// (".zarray", "zarr.json") and anything else is not a chunk. Lets tools that
+// look at a store (ckptcat verify) count chunks the way the reader does.
+bool is_chunk_key(std::string_view rest, bool zarr3);
+
 // Root metadata of a CheckpointManager folder (orbax-format.md §2.6).
 struct RootMetadata {
   bool present = false;
