@@ -126,6 +126,11 @@ std::optional<int64_t> optional_int(const SQLite::Column& column) {
   return column.getInt64();
 }
 
+// The order checkpoints are listed in everywhere: by root, then step as a
+// number (checkpoints without one last), then directory. Needs `c` =
+// checkpoints and `r` = its root.
+constexpr const char* kCheckpointOrder = "r.path, c.step IS NULL, c.step, c.directory";
+
 const char* sharding_kind_column(ShardingKind kind) {
   switch (kind) {
     case ShardingKind::kNamed: return "named";
@@ -240,7 +245,7 @@ std::vector<CheckpointSummary> Catalog::list_checkpoints(const CheckpointFilter&
         "c.fingerprint, c.item_count, c.leaf_count, c.stored_bytes, "
         "(SELECT count(*) FROM import_errors e WHERE e.checkpoint_id = c.id) "
         "FROM checkpoints c JOIN roots r ON r.id = c.root_id" +
-            where.sql() + " ORDER BY r.path, c.step IS NULL, c.step, c.directory");
+            where.sql() + " ORDER BY " + kCheckpointOrder);
     where.bind(q);
     std::vector<CheckpointSummary> out;
     while (q.executeStep()) {
@@ -309,8 +314,9 @@ std::vector<LeafRecord> Catalog::find_leaves(const LeafFilter& f) const {
                       Loader::kLeafColumns + " FROM " + Loader::kLeafFrom +
                       " JOIN items i ON i.id = l.item_id"
                       " JOIN checkpoints c ON c.id = i.checkpoint_id"
+                      " JOIN roots r ON r.id = c.root_id"
                       " JOIN leaf_specs sp ON sp.id = l.spec_id" +
-                      where.sql() + " ORDER BY c.directory, i.ord, l.ord";
+                      where.sql() + " ORDER BY " + kCheckpointOrder + ", i.ord, l.ord";
     if (f.limit) sql += " LIMIT " + std::to_string(f.limit);
     SQLite::Statement q(impl_->db_, sql);
     where.bind(q);

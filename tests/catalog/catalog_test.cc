@@ -583,6 +583,39 @@ TEST_CASE("find_leaves applies each filter") {
   check_same(sample_checkpoint("/q/1", 1).items[2].leaves[0], hits[0].leaf);
 }
 
+TEST_CASE("checkpoints and their leaves are ordered by root, then step as a number") {
+  Catalog catalog(":memory:");
+  // Inserted out of order; "1000" sorts before "900" as text.
+  auto best = sample_checkpoint("/r/a/best", 0, "/r/a");
+  best.step.reset();
+  catalog.ingest(best, "fp");
+  catalog.ingest(sample_checkpoint("/r/b/5", 5, "/r/b"), "fp");
+  catalog.ingest(sample_checkpoint("/r/a/1000", 1000, "/r/a"), "fp");
+  catalog.ingest(sample_checkpoint("/r/a/900", 900, "/r/a"), "fp");
+  const std::vector<std::string> expected{"/r/a/900", "/r/a/1000", "/r/a/best", "/r/b/5"};
+
+  std::vector<std::string> listed;
+  for (const auto& c : catalog.list_checkpoints()) listed.push_back(c.directory);
+  CHECK(listed == expected);
+
+  std::vector<std::string> found;
+  for (const auto& r : catalog.find_leaves(filter<LeafFilter>([](auto& f) {
+         f.name_glob = "params.dense.*";
+       }))) {
+    if (found.empty() || found.back() != r.checkpoint_directory)
+      found.push_back(r.checkpoint_directory);
+    else
+      CHECK(r.leaf.name == "params.dense.bias");  // leaves in _METADATA order within one
+  }
+  CHECK(found == expected);
+  const auto first = catalog.find_leaves(filter<LeafFilter>([](auto& f) {
+    f.name_glob = "params.dense.*";
+    f.limit = 1;
+  }));
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].step == 900);
+}
+
 TEST_CASE("checkpoint_summary view") {
   Catalog catalog(":memory:");
   catalog.ingest(sample_checkpoint("/s/1", 1, "/s"), "fp");

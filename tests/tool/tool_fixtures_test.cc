@@ -113,6 +113,35 @@ TEST_CASE("re-import skips unchanged checkpoints; --force, touching one, --prune
   CHECK(run_tool({"verify", "--db", db}).exit_code == 0);
 }
 
+TEST_CASE("ls and find order steps as numbers: 900 before 1000, unnumbered last") {
+  TempDir tmp;
+  const fs::path root = tmp.path() / "run";
+  write_steps(root, {1000, 900, 50});
+  write_checkpoint(root / "best", make_step());
+  const std::string db = (tmp.path() / "c.db").string();
+  REQUIRE(run_tool({"import", "--db", db, root.string()}).exit_code == 0);
+  const std::vector<std::string> expected{step_folder_name(50), step_folder_name(900),
+                                          step_folder_name(1000), "best"};
+
+  std::vector<std::string> listed;
+  for (const auto& row : json::parse(run_tool({"ls", "--db", db, "--json"}).out))
+    listed.push_back(fs::path(row["directory"].get<std::string>()).filename().string());
+  CHECK(listed == expected);
+  const auto table = lines_of(run_tool({"ls", "--db", db}).out);
+  REQUIRE(table.size() == 5);
+  CHECK(table[1].rfind("  50 ", 0) == 0);
+  CHECK(table[4].rfind("   - ", 0) == 0);
+
+  std::vector<std::string> found;
+  for (const auto& hit : json::parse(
+           run_tool({"find", "--db", db, "--json", "--name", "dense.kernel"}).out))
+    found.push_back(fs::path(hit["checkpoint"].get<std::string>()).filename().string());
+  CHECK(found == expected);
+  const auto first = lines_of(run_tool({"find", "--db", db, "--name", "dense.*", "--limit", "1"}).out);
+  REQUIRE(first.size() == 2);
+  CHECK(first[1].rfind("  50  dense.kernel ", 0) == 0);
+}
+
 TEST_CASE("progress is drawn on stderr only when it is a terminal") {
   TempDir tmp;
   write_steps(tmp.path() / "run", {1, 2, 3});

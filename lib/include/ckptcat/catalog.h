@@ -208,8 +208,9 @@ class Catalog {
   std::optional<ItemMetadata> load_item(const std::string& checkpoint_directory,
                                         const std::string& item_name) const;
 
-  // Leaves across checkpoints matching every set filter, ordered by
-  // checkpoint directory, item name and leaf order.
+  // Leaves across checkpoints matching every set filter, ordered like
+  // list_checkpoints() (root, step as a number with steps unknown last,
+  // directory), then by item (stored order) and leaf (_METADATA order).
   std::vector<LeafRecord> find_leaves(const LeafFilter& filter) const;
 
   // Problems recorded at ingest, optionally for one checkpoint only.
