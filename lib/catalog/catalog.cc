@@ -208,15 +208,23 @@ uint64_t Catalog::remove(const std::vector<std::string>& directories) {
   });
 }
 
-std::vector<std::string> Catalog::prune_missing(const std::optional<std::string>& root) {
+std::vector<std::string> Catalog::prune_missing(const std::optional<std::string>& folder) {
   std::vector<std::string> missing;
   impl_->guarded("listing checkpoints to prune", [&] {
-    Conditions where;
-    if (root) where.add("r.path = ?", *root);
-    SQLite::Statement q(impl_->db_,
-                        "SELECT c.directory FROM checkpoints c JOIN roots r ON r.id = c.root_id" +
-                            where.sql());
-    where.bind(q);
+    std::string sql = "SELECT c.directory FROM checkpoints c JOIN roots r ON r.id = c.root_id";
+    std::string exact, below;  // the folder itself; the start of every path below it
+    if (folder) {
+      exact = *folder;
+      while (exact.size() > 1 && exact.back() == '/') exact.pop_back();
+      below = exact == "/" ? exact : exact + '/';
+      // substr, not LIKE or GLOB: folder names may hold their wildcards.
+      sql += " WHERE c.directory = ?1 OR substr(c.directory, 1, length(?2)) = ?2";
+    }
+    SQLite::Statement q(impl_->db_, sql + " ORDER BY " + kCheckpointOrder);
+    if (folder) {
+      q.bind(1, exact);
+      q.bind(2, below);
+    }
     while (q.executeStep()) {
       std::string directory = q.getColumn(0).getString();
       std::error_code ec;

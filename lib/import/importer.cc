@@ -223,16 +223,10 @@ ImportSummary Importer::run(const std::vector<fs::path>& paths) {
   if (failure) std::rethrow_exception(failure);
 
   if (options_.prune) {
-    for (const auto& c : catalog_.list_checkpoints()) {
-      const bool under = std::any_of(bases.begin(), bases.end(),
-                                     [&](const auto& b) { return path_is_under(c.directory, b); });
-      if (!under) continue;
-      std::error_code ec;
-      // Only a definite "does not exist" prunes; an unreadable parent does not.
-      if (fs::status(c.directory, ec).type() == fs::file_type::not_found)
-        summary.pruned_directories.push_back(c.directory);
-    }
-    summary.pruned = catalog_.remove(summary.pruned_directories);
+    for (const auto& base : bases)
+      for (auto& directory : catalog_.prune_missing(base))
+        summary.pruned_directories.push_back(std::move(directory));
+    summary.pruned = summary.pruned_directories.size();
   }
 
   std::stable_sort(problems.begin(), problems.end(),

@@ -310,6 +310,31 @@ TEST_CASE("prune removes checkpoints whose folder is gone, or a given list") {
   CHECK(catalog.verify().empty());
 }
 
+TEST_CASE("prune_missing(folder) covers the folder and everything below it, by component") {
+  TempDir dir;
+  Catalog catalog(":memory:");
+  const std::string base = dir.path().string();
+  // None of these folders exists: each is missing.
+  for (const std::string rel : {"/runs/a/1", "/runs/a/nested/exp/2", "/runs/ab/3", "/runs/a%/4",
+                                "/runs/b/5"})
+    catalog.ingest(sample_checkpoint(base + rel, 1, base + rel.substr(0, rel.rfind('/'))), "fp");
+  std::filesystem::create_directories(dir.path() / "runs" / "a");
+  const auto live = (dir.path() / "runs" / "a" / "6").string();
+  std::filesystem::create_directory(live);
+  catalog.ingest(sample_checkpoint(live, 6, (dir.path() / "runs" / "a").string()), "fp");
+
+  using V = std::vector<std::string>;
+  CHECK(catalog.prune_missing(base + "/runs/a/") ==
+        V{base + "/runs/a/1", base + "/runs/a/nested/exp/2"});
+  CHECK(catalog.prune_missing(base + "/runs/a").empty());
+  CHECK(catalog.prune_missing(base + "/runs/b/5") == V{base + "/runs/b/5"});
+  CHECK(catalog.prune_missing(base + "/runs/a_").empty());  // no wildcard matching
+  CHECK(catalog.prune_missing(base + "/runs") == V{base + "/runs/a%/4", base + "/runs/ab/3"});
+  const auto left = catalog.list_checkpoints();
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].directory == live);
+}
+
 TEST_CASE("opening an empty file creates the schema; a newer schema is refused") {
   TempDir dir;
   const std::string path = (dir.path() / "catalog.db").string();

@@ -193,9 +193,14 @@ class Catalog {
   // Removes the listed checkpoints (by directory; unknown ones are ignored) in
   // one transaction. Returns how many were removed.
   uint64_t remove(const std::vector<std::string>& directories);
-  // Removes every checkpoint whose directory no longer exists on disk
-  // (optionally only under `root`). Returns the directories removed.
-  std::vector<std::string> prune_missing(const std::optional<std::string>& root = std::nullopt);
+  // Removes every checkpoint whose directory no longer exists on disk,
+  // optionally only those whose directory is `folder` or lies below it
+  // (whole path components: "/runs/a" covers "/runs/a/1" but not
+  // "/runs/ab/1"; a trailing '/' is ignored). `folder` is compared as text, in
+  // the absolute, lexically normal form directories are stored in. Only a
+  // definite "does not exist" prunes; an unreadable parent does not. Returns
+  // the directories removed.
+  std::vector<std::string> prune_missing(const std::optional<std::string>& folder = std::nullopt);
 
   // ---- reading back ----------------------------------------------------------
 
