@@ -76,7 +76,15 @@ class OcdbtStore final : public ArrayStoreReader {
     db_.list([&](const ocdbt::KeyEntry& entry) {
       if (auto owner = owner_of(entry.key, zarr3_, lookup)) {
         if (owner->is_metadata) {
-          metadata_entries_.emplace(owner->param, entry);
+          // An inline value is only valid during the visit: keep its bytes now,
+          // so metadata() needs no second B+tree walk per leaf.
+          const auto [it, added] = metadata_entries_.try_emplace(owner->param);
+          if (!added) return true;  // the first entry wins, as before
+          auto& stored = it->second;
+          stored.entry = entry;
+          stored.entry.inline_value = {};
+          if (entry.location.is_inline && entry.value_size <= kMaxJsonFileBytes)
+            stored.inline_bytes = std::string(entry.inline_value);
         } else {
           auto& size = sizes_[owner->param];
           ++size.chunk_count;
@@ -92,10 +100,12 @@ class OcdbtStore final : public ArrayStoreReader {
   std::optional<std::string> metadata(const std::string& param) override {
     const auto it = metadata_entries_.find(param);
     if (it == metadata_entries_.end()) return std::nullopt;
-    if (it->second.value_size > kMaxJsonFileBytes)
+    const ocdbt::KeyEntry& entry = it->second.entry;
+    if (entry.value_size > kMaxJsonFileBytes)
       throw Error(Error::Code::kInvalid, "zarr metadata value too large",
                   metadata_location(param));
-    return db_.read(it->second);
+    if (it->second.inline_bytes) return it->second.inline_bytes;
+    return db_.read(entry);
   }
   StoredSize stored_size(const std::string& param) override {
     const auto it = sizes_.find(param);
@@ -109,7 +119,11 @@ class OcdbtStore final : public ArrayStoreReader {
  private:
   ocdbt::Database db_;
   bool zarr3_;
-  std::map<std::string, ocdbt::KeyEntry> metadata_entries_;
+  struct MetadataValue {
+    ocdbt::KeyEntry entry;                   // inline_value cleared: dangles after the visit
+    std::optional<std::string> inline_bytes;  // the value, when stored inline
+  };
+  std::map<std::string, MetadataValue> metadata_entries_;
   std::map<std::string, StoredSize> sizes_;
 };
 
