@@ -87,7 +87,9 @@ const CleanImport& clean_import() {
 // its leaf rows equal the clean import's count.
 void check_whole_checkpoints(SQLite::Database& db, const CleanImport& clean, const std::string& when) {
   CHECK_MESSAGE(integrity(db) == "ok", when);
-  for (const auto& [directory, counts] : leaf_counts(db)) {
+  for (const auto& entry : leaf_counts(db)) {  // no structured binding: captured by CHECKs (clang 14)
+    const std::string& directory = entry.first;
+    const auto& counts = entry.second;
     const auto expected = clean.leaves.find(directory);
     REQUIRE_MESSAGE(expected != clean.leaves.end(), when << ": unknown checkpoint " << directory);
     CHECK_MESSAGE(counts.first == expected->second, when << ": " << directory << " leaf_count");
@@ -153,7 +155,9 @@ TEST_CASE("readers during an import see whole checkpoints only") {
       const auto counts = leaf_counts(catalog);
       ++snapshots;
       if (!counts.empty() && counts.size() < clean.leaves.size()) ++partial;
-      for (const auto& [directory, c] : counts) {
+      for (const auto& entry : counts) {
+        const std::string& directory = entry.first;
+        const auto& c = entry.second;
         const auto expected = clean.leaves.find(directory);
         REQUIRE_MESSAGE(expected != clean.leaves.end(), directory);
         CHECK_MESSAGE(c.first == expected->second, directory);
