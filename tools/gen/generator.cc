@@ -411,6 +411,7 @@ CheckpointSpec Run::step_spec(size_t step_index) const {
     w.begin_object().key("run").value(name).key("step").value(step).end_object();
     spec.custom_metadata = w.take();
   }
+  spec.items.reserve(2);  // `item` must stay valid when a second item is pushed below
   spec.items.push_back(state);
   ItemSpec& item = spec.items.back();
   switch (style) {
