@@ -2,6 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <string_view>
+#include <type_traits>
+#include <variant>
+
 #include <nlohmann/json.hpp>
 
 #include "ckptcat/error.h"
@@ -35,29 +39,34 @@ size_t metadata_index_from_column(const std::string& name) {
   damaged("unknown leaf_specs.metadata \"" + name + "\"");
 }
 
-KeyPath decode_key_path(const std::string& name, const std::string& types,
-                        const std::string& keys_json) {
-  KeyPath path;
+// Rebuilds a key path from key_paths (name, key_types, keys) into `path`.
+// `keys` empty means the keys are the name split at '.' (no key contains one),
+// the common case, decoded without JSON.
+void decode_key_path(std::string_view name, std::string_view types, std::string_view keys_json,
+                     KeyPath& path) {
+  path.clear();
+  if (types.empty()) return;
   path.reserve(types.size());
-  if (types.empty()) return path;
   if (keys_json.empty()) {
     size_t start = 0;
     for (size_t i = 0; i < types.size(); ++i) {
       size_t end = i + 1 == types.size() ? name.size() : name.find('.', start);
-      if (end == std::string::npos) damaged("key path \"" + name + "\" has too few keys");
-      path.push_back({name.substr(start, end - start), KeyType(types[i] - '0')});
+      if (end == std::string_view::npos)
+        damaged("key path \"" + std::string(name) + "\" has too few keys");
+      path.push_back({std::string(name.substr(start, end - start)), KeyType(types[i] - '0')});
       start = end + 1;
     }
-    return path;
+    return;
   }
   const auto keys = nlohmann::json::parse(keys_json, nullptr, false);
   if (!keys.is_array() || keys.size() != types.size())
-    damaged("key path keys " + keys_json + " do not match key types \"" + types + "\"");
+    damaged("key path keys " + std::string(keys_json) + " do not match key types \"" +
+            std::string(types) + "\"");
   for (size_t i = 0; i < types.size(); ++i) {
-    if (!keys[i].is_string()) damaged("key path keys " + keys_json + " are not strings");
+    if (!keys[i].is_string())
+      damaged("key path keys " + std::string(keys_json) + " are not strings");
     path.push_back({keys[i].get<std::string>(), KeyType(types[i] - '0')});
   }
-  return path;
 }
 
 ItemKind item_kind_from_column(const std::string& s) {
@@ -92,15 +101,22 @@ struct Loader::CppRow {
   bool is_null(int i) const { return q.isColumnNull(i); }
   int64_t int64(int i) const { return q.getColumn(i).getInt64(); }
   std::string text(int i) const { return q.getColumn(i).getString(); }
+  std::string_view view(int i) const {
+    const SQLite::Column column = q.getColumn(i);
+    return {column.getText(), static_cast<size_t>(column.getBytes())};
+  }
 };
 
 struct Loader::RawRow {
   sqlite3_stmt* q;
   bool is_null(int i) const { return sqlite3_column_type(q, i) == SQLITE_NULL; }
   int64_t int64(int i) const { return sqlite3_column_int64(q, i); }
-  std::string text(int i) const {
+  std::string text(int i) const { return std::string(view(i)); }
+  // Valid until the next step or column conversion.
+  std::string_view view(int i) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(q, i));
-    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(q, i))) : std::string();
+    return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(q, i)))
+             : std::string_view();
   }
 };
 
@@ -213,7 +229,7 @@ const std::string& Loader::dtype(int64_t id) {
   return dtypes_.emplace(id, std::move(name)).first->second;
 }
 
-const Loader::Spec& Loader::spec(int64_t id) {
+Loader::Spec& Loader::spec(int64_t id) {
   if (auto it = specs_.find(id); it != specs_.end()) return it->second;
   auto& q = select_spec_;
   q.bind(1, id);
@@ -234,16 +250,30 @@ const Loader::Spec& Loader::spec(int64_t id) {
   spec.sharding_id = optional_int(q.getColumn(9)).value_or(0);
   const auto array_sharding_id = optional_int(q.getColumn(10));
   q.reset();
-  if (dtype_id) spec.dtype = dtype(*dtype_id);
-  if (shape_id) spec.shape = shape(*shape_id);
-  if (has_storage) {
-    spec.storage.emplace();
-    if (chunk_id) spec.storage->chunk_shape = shape(*chunk_id);
-    if (write_id) spec.storage->write_shape = shape(*write_id);
-  }
-  if (array_sharding_id) {
-    spec.array_sharding = sharding(*array_sharding_id);
-    if (!spec.array_sharding) damaged("sharding " + std::to_string(*array_sharding_id) + " is missing");
+  std::optional<std::string> dtype_name;
+  if (dtype_id) dtype_name = dtype(*dtype_id);
+  switch (spec.metadata_index) {
+    case 1: {
+      ArrayMetadata array;
+      if (shape_id) array.shape = shape(*shape_id);
+      array.dtype = std::move(dtype_name);
+      if (has_storage) {
+        array.storage.emplace();
+        if (chunk_id) array.storage->chunk_shape = shape(*chunk_id);
+        if (write_id) array.storage->write_shape = shape(*write_id);
+      }
+      if (array_sharding_id) {
+        const auto parsed = sharding(*array_sharding_id);
+        if (!parsed) damaged("sharding " + std::to_string(*array_sharding_id) + " is missing");
+        array.sharding = *parsed;
+      }
+      spec.metadata = std::move(array);
+      break;
+    }
+    case 2: spec.metadata = ScalarMetadata{{}, {}, std::move(dtype_name)}; break;
+    case 3: spec.metadata = StringMetadata{}; break;
+    case 4: spec.metadata = BareMetadata{}; break;
+    default: break;
   }
   return specs_.emplace(id, std::move(spec)).first->second;
 }
@@ -332,14 +362,15 @@ const std::string& Loader::sharding_string(int64_t id) {
 
 // Columns of `row` from `f`: ord, spec_id, stored_chunks, stored_bytes, name,
 // key_types, keys. Columns of `extras` from `x` (when given): the leaf_extras
-// columns from sharding_raw on.
+// columns from sharding_raw on. Fills `leaf`, a default-constructed Leaf, in
+// place: the 10,000-leaf load_item loop builds each leaf once, copying the
+// spec's prebuilt metadata and adding the per-leaf name and directory.
 template <typename Row, typename ExtraRow>
-Leaf Loader::decode(const Row& row, int f, const ExtraRow* extras, int x,
-                    const std::string& item_directory) {
-  Leaf leaf;
-  const Spec& s = spec(row.int64(f + 1));
-  leaf.name = row.text(f + 4);
-  leaf.key_path = decode_key_path(leaf.name, row.text(f + 5), row.text(f + 6));
+void Loader::decode(const Row& row, int f, const ExtraRow* extras, int x,
+                    const std::string& item_directory, Leaf& leaf) {
+  Spec& s = spec(row.int64(f + 1));
+  leaf.name = row.view(f + 4);
+  decode_key_path(leaf.name, row.view(f + 5), row.view(f + 6), leaf.key_path);
   leaf.value_type = s.value_type;
   leaf.kind = s.kind;
   leaf.skip_deserialize = s.skip_deserialize;
@@ -361,30 +392,31 @@ Leaf Loader::decode(const Row& row, int f, const ExtraRow* extras, int x,
     meta_name = text(6);
     meta_directory = text(7);
   }
-  if (!leaf.sharding_string && s.sharding_id) leaf.sharding_string = sharding_string(s.sharding_id);
-  std::string name = meta_name ? std::move(*meta_name) : leaf.name;
-  std::string directory = meta_directory ? std::move(*meta_directory) : item_directory;
-
-  switch (s.metadata_index) {
-    case 1: {
-      ArrayMetadata array{std::move(name), std::move(directory), s.shape, std::nullopt, s.dtype,
-                          s.storage};
-      if (s.array_sharding) array.sharding = *s.array_sharding;
-      leaf.metadata = std::move(array);
-      break;
-    }
-    case 2: leaf.metadata = ScalarMetadata{std::move(name), std::move(directory), s.dtype}; break;
-    case 3: leaf.metadata = StringMetadata{std::move(name), std::move(directory)}; break;
-    case 4: leaf.metadata = BareMetadata{std::move(name), std::move(directory)}; break;
-    default: break;
+  if (!leaf.sharding_string && s.sharding_id) {
+    if (!s.sharding_string) s.sharding_string = &sharding_string(s.sharding_id);
+    leaf.sharding_string = *s.sharding_string;
   }
-  return leaf;
+  // Copy-constructed in place (variant assignment would copy through a temporary).
+  std::visit(
+      [&](const auto& prototype) {
+        using Metadata = std::decay_t<decltype(prototype)>;
+        auto& m = leaf.metadata.template emplace<Metadata>(prototype);
+        if constexpr (!std::is_same_v<Metadata, std::monostate>) {
+          if (meta_name) m.name = std::move(*meta_name);
+          else m.name = leaf.name;
+          if (meta_directory) m.directory = std::move(*meta_directory);
+          else m.directory = item_directory;
+        }
+      },
+      s.metadata);
 }
 
 Leaf Loader::decode_leaf(SQLite::Statement& row, int first, const std::string& item_directory) {
   const CppRow cpp{row};
+  Leaf leaf;
   // kLeafColumns: the leaf_extras columns start at sharding_raw.
-  return decode(cpp, first, &cpp, first + 7, item_directory);
+  decode(cpp, first, &cpp, first + 7, item_directory, leaf);
+  return leaf;
 }
 
 ItemMetadata Loader::item_from_row(SQLite::Statement& row) {
@@ -414,8 +446,8 @@ ItemMetadata Loader::item_from_row(SQLite::Statement& row) {
     const int64_t ord = leaf_row.int64(0);
     while (extra && extra_row.int64(0) < ord) extra = select_extras_.step();
     const bool has_extra = extra && extra_row.int64(0) == ord;
-    item.leaves.push_back(
-        decode(leaf_row, 0, has_extra ? &extra_row : nullptr, 1, item.directory));
+    decode(leaf_row, 0, has_extra ? &extra_row : nullptr, 1, item.directory,
+           item.leaves.emplace_back());
   }
   select_leaves_.finish();
   select_extras_.finish();

@@ -44,11 +44,11 @@ class Loader {
     LeafKind kind = LeafKind::kOther;
     bool skip_deserialize = false;
     size_t metadata_index = 0;
-    std::optional<std::string> dtype;
-    std::optional<Shape> shape;
-    std::optional<StorageMetadata> storage;
-    std::shared_ptr<const ShardingMetadata> array_sharding;
-    int64_t sharding_id = 0;  // 0: none
+    // The leaves' metadata (shape, dtype, storage, parsed sharding) with
+    // name and directory left empty: each leaf copies it and adds its own.
+    LeafMetadata metadata;
+    int64_t sharding_id = 0;                        // 0: none
+    const std::string* sharding_string = nullptr;  // into sharding_strings_, on first use
   };
   struct CppRow;
   struct RawRow;
@@ -69,10 +69,10 @@ class Loader {
     sqlite3_stmt* stmt_ = nullptr;
   };
   template <typename Row, typename ExtraRow>
-  Leaf decode(const Row& row, int first, const ExtraRow* extras, int extras_first,
-              const std::string& item_directory);
+  void decode(const Row& row, int first, const ExtraRow* extras, int extras_first,
+              const std::string& item_directory, Leaf& leaf);
 
-  const Spec& spec(int64_t id);
+  Spec& spec(int64_t id);
   const Shape& shape(int64_t id);
   const std::string& dtype(int64_t id);
   const std::string& sharding_string(int64_t id);
