@@ -14,6 +14,7 @@
 // metadata (§6.1). Failures stay with the leaf (Leaf::error): a missing zarr
 // metadata value leaves shape and dtype unknown, the rest of the item usable.
 #include <map>
+#include <unordered_map>
 
 #include "array_metadatas.h"
 #include "array_store.h"
@@ -61,9 +62,28 @@ std::string where(const Error& e, const std::string& fallback_file) {
   return text;
 }
 
+// A zarr metadata text's parse, shared by the params that store the same
+// text (a big tree repeats a few dozen distinct texts). Only successful
+// parses are kept: a failure is parsed again so its message names its param.
+class ZarrCache {
+ public:
+  // `location` is asked for only when the text is new (it names the file in errors).
+  template <typename Location>
+  ZarrArray parse(const std::string& text, bool zarr3, const Location& location) {
+    auto& parsed = zarr3 ? zarr3_ : zarr2_;
+    if (const auto it = parsed.find(text); it != parsed.end()) return it->second;
+    ZarrArray z = zarr3 ? parse_zarr3(text, location()) : parse_zarr2(text, location());
+    parsed.emplace(text, z);
+    return z;
+  }
+
+ private:
+  std::unordered_map<std::string, ZarrArray> zarr2_, zarr3_;
+};
+
 // Reads zarr metadata of `leaf` (array or scalar) from `store`.
 std::optional<ZarrArray> zarr_of(const std::string& name, ArrayStoreReader* store, bool zarr3,
-                                 const std::string& store_problem, Leaf& leaf) {
+                                 const std::string& store_problem, ZarrCache& cache, Leaf& leaf) {
   if (!store) {
     leaf.error = "zarr metadata unreadable: " + store_problem;
     return std::nullopt;
@@ -74,8 +94,7 @@ std::optional<ZarrArray> zarr_of(const std::string& name, ArrayStoreReader* stor
       leaf.error = "zarr metadata missing: " + store->metadata_location(name);
       return std::nullopt;
     }
-    const std::string location = store->metadata_location(name);
-    return zarr3 ? parse_zarr3(*text, location) : parse_zarr2(*text, location);
+    return cache.parse(*text, zarr3, [&] { return store->metadata_location(name); });
   } catch (const Error& e) {
     leaf.error = "zarr metadata unreadable: " + where(e, store->metadata_location(name));
     return std::nullopt;
@@ -167,7 +186,7 @@ class PyTreeReader {
         case LeafKind::kArray: array_leaf(leaf, e.write_shape, tree.flags.use_zarr3); break;
         case LeafKind::kScalar: {
           ScalarMetadata scalar{leaf.name, dir_.string(), std::nullopt};
-          if (auto z = zarr_of(leaf.name, store_.get(), tree.flags.use_zarr3, store_problem_, leaf))
+          if (auto z = zarr_of(leaf.name, store_.get(), tree.flags.use_zarr3, store_problem_, zarr_cache_, leaf))
             scalar.dtype = z->dtype;
           leaf.metadata = std::move(scalar);
           add_stored_size(leaf);
@@ -213,7 +232,7 @@ class PyTreeReader {
                      "\" unreadable: " + e.what();
       }
     }
-    if (auto z = zarr_of(leaf.name, store_.get(), zarr3, store_problem_, leaf)) {
+    if (auto z = zarr_of(leaf.name, store_.get(), zarr3, store_problem_, zarr_cache_, leaf)) {
       array.shape = z->shape;
       array.dtype = z->dtype;
       array.storage->chunk_shape = z->chunk_shape;
@@ -282,7 +301,7 @@ class PyTreeReader {
           array.directory = dir_.string();
           array.storage = StorageMetadata{};
           Leaf probe;
-          if (auto z = zarr_of(legacy->placeholder, store_.get(), false, store_problem_, probe)) {
+          if (auto z = zarr_of(legacy->placeholder, store_.get(), false, store_problem_, zarr_cache_, probe)) {
             array.shape = z->shape;
             array.dtype = z->dtype;
             array.storage->chunk_shape = z->chunk_shape;
@@ -313,6 +332,7 @@ class PyTreeReader {
   std::unique_ptr<ArrayStoreReader> store_;
   std::string store_problem_;
   std::map<std::string, ShardingMetadata> parsed_shardings_;
+  ZarrCache zarr_cache_;
 };
 
 // The JSON file of a JSON item, by preference.
