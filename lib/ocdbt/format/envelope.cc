@@ -45,8 +45,9 @@ void zstd_decode(std::string_view payload, uint64_t payload_offset, uint64_t cap
   const uint64_t guess = std::max<uint64_t>({uint64_t{4096}, uint64_t{payload.size()} * 4, uint64_t{out.size()}});
   out.resize(std::min<uint64_t>(cap, guess));
   size_t produced = 0;
-  size_t last = 0;
-  while (in.pos < in.size) {
+  size_t last = 0;  // ZSTD_decompressStream's hint: 0 once every frame is complete and flushed
+  // Feed all input, then keep draining while the decoder still holds output.
+  while (in.pos < in.size || last != 0) {
     if (produced == out.size()) {
       if (out.size() >= cap)
         corrupt("zstd body decodes to more than the cap of " + std::to_string(cap) + " bytes",
@@ -54,26 +55,14 @@ void zstd_decode(std::string_view payload, uint64_t payload_offset, uint64_t cap
       out.resize(std::min<uint64_t>(cap, uint64_t{out.size()} * 2));
     }
     ZSTD_outBuffer buf{out.data(), out.size(), produced};
+    const size_t input_before = in.pos;
+    const size_t output_before = produced;
     last = ZSTD_decompressStream(dctx, &buf, &in);
     if (ZSTD_isError(last))
       corrupt(std::string("bad zstd stream: ") + ZSTD_getErrorName(last), payload_offset + in.pos);
     produced = buf.pos;
-  }
-  // All input consumed; the decoder may still hold output (buffer was full).
-  while (last != 0) {
-    if (produced == out.size()) {
-      if (out.size() >= cap)
-        corrupt("zstd body decodes to more than the cap of " + std::to_string(cap) + " bytes",
-                payload_offset + in.pos);
-      out.resize(std::min<uint64_t>(cap, uint64_t{out.size()} * 2));
-    }
-    ZSTD_outBuffer buf{out.data(), out.size(), produced};
-    const size_t before = produced;
-    last = ZSTD_decompressStream(dctx, &buf, &in);
-    if (ZSTD_isError(last))
-      corrupt(std::string("bad zstd stream: ") + ZSTD_getErrorName(last), payload_offset + in.pos);
-    produced = buf.pos;
-    if (last != 0 && produced == before && produced < out.size())
+    // No progress with room to write: the last frame lacks bytes.
+    if (last != 0 && in.pos == input_before && produced == output_before && produced < out.size())
       corrupt("zstd stream is truncated (last frame incomplete)", payload_offset + in.pos);
   }
   out.resize(produced);
