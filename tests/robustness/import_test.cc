@@ -118,8 +118,10 @@ TEST_CASE("SIGKILL at random moments of an import leaves only whole checkpoints"
     std::this_thread::sleep_for(delay);
     if (!child.poll()) {
       child.kill(SIGKILL);
-      CHECK(child.wait() == 128 + SIGKILL);
-      ++kills;
+      // The import may still finish between poll() and kill(): then it exits 0.
+      const int status = child.wait();
+      CHECK_MESSAGE((status == 128 + SIGKILL || status == 0), child.err());
+      ++(status == 0 ? completed : kills);
     } else {
       CHECK_MESSAGE(*child.poll() == 0, child.err());
       ++completed;
