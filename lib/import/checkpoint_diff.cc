@@ -80,6 +80,17 @@ std::string key_of(const KeyPath& path) {
   return key;
 }
 
+// An item present on one side only.
+ItemDiff whole_item_diff(ItemDiff::Kind kind, const ItemMetadata& item) {
+  ItemDiff diff;
+  diff.kind = kind;
+  diff.name = item.name;
+  (kind == ItemDiff::Kind::kRemoved ? diff.before_directory : diff.after_directory) =
+      item.directory;
+  diff.leaf_count = item.leaves.size();
+  return diff;
+}
+
 }  // namespace
 
 const char* to_string(LeafChange::Kind kind) noexcept {
@@ -168,12 +179,7 @@ CheckpointDiff diff_checkpoints(const CheckpointMetadata& before, const Checkpoi
   for (const auto& b : before.items) {
     auto it = after_items.find(b.name);
     if (it == after_items.end()) {
-      ItemDiff removed;
-      removed.kind = ItemDiff::Kind::kRemoved;
-      removed.name = b.name;
-      removed.before_directory = b.directory;
-      removed.leaf_count = b.leaves.size();
-      d.items.push_back(std::move(removed));
+      d.items.push_back(whole_item_diff(ItemDiff::Kind::kRemoved, b));
       continue;
     }
     auto item = diff_items(b, *it->second, options);
@@ -182,12 +188,7 @@ CheckpointDiff diff_checkpoints(const CheckpointMetadata& before, const Checkpoi
   }
   for (const auto& a : after.items) {
     if (!after_items.count(a.name)) continue;
-    ItemDiff added;
-    added.kind = ItemDiff::Kind::kAdded;
-    added.name = a.name;
-    added.after_directory = a.directory;
-    added.leaf_count = a.leaves.size();
-    d.items.push_back(std::move(added));
+    d.items.push_back(whole_item_diff(ItemDiff::Kind::kAdded, a));
   }
   return d;
 }
