@@ -5,6 +5,10 @@
 #include "schema.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <thread>
 
 #include "ckptcat/error.h"
 #include "schema_sql.h"
@@ -38,6 +42,23 @@ void check_identity(SQLite::Database& db, const std::string& path, int64_t app_i
                      std::to_string(latest) + "); use a newer ckptcat");
 }
 
+// Turning a new file into WAL needs an exclusive lock, and SQLite answers
+// SQLITE_BUSY at once, without calling the busy handler, while another process
+// is opening the same new catalog: retry until the busy timeout has passed.
+void enable_wal(SQLite::Database& db, int busy_timeout_ms) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+  while (true) {
+    try {
+      db.execAndGet("PRAGMA journal_mode = WAL");  // returns "memory" for :memory:
+      return;
+    } catch (const SQLite::Exception& e) {
+      if ((e.getErrorCode() & 0xff) != SQLITE_BUSY || Clock::now() >= deadline) throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 }  // namespace
 
 int latest_schema_version() noexcept { return catalog_schema::kMigrationCount; }
@@ -47,7 +68,7 @@ void prepare_connection(SQLite::Database& db, const std::string& path, bool read
   db.setBusyTimeout(busy_timeout_ms);
   db.exec("PRAGMA foreign_keys = ON");
   if (!read_only) {
-    db.execAndGet("PRAGMA journal_mode = WAL");  // returns "memory" for :memory:
+    enable_wal(db, busy_timeout_ms);
     db.exec("PRAGMA synchronous = NORMAL");      // WAL: durable at checkpoints, never corrupt
   }
   check_identity(db, path, pragma_int(db, "application_id"), pragma_int(db, "user_version"));
