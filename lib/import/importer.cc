@@ -112,7 +112,7 @@ ImportSummary Importer::run(const std::vector<fs::path>& paths) {
   import_detail::BoundedQueue<Message> queue(2 * jobs);
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
-  auto read_one = [&](size_t index) {
+  auto read_one = [&](orbax::Reader& reader, size_t index) {
     const auto& loc = locations[index];
     Message m;
     m.index = index;
@@ -123,7 +123,7 @@ ImportSummary Importer::run(const std::vector<fs::path>& paths) {
         m.kind = Message::Kind::kUnchanged;
       } else {
         m.checkpoint = options_.reader ? options_.reader(loc)
-                                       : orbax::read_checkpoint(loc, options_.read);
+                                       : reader.read_checkpoint(loc);
         m.kind = Message::Kind::kRead;
       }
     } catch (const Error& e) {
@@ -150,7 +150,8 @@ ImportSummary Importer::run(const std::vector<fs::path>& paths) {
   std::vector<std::thread> readers;
   for (unsigned j = 0; j < jobs; ++j)
     readers.emplace_back([&] {
-      for (size_t i; !stop && (i = next++) < locations.size();) queue.push(read_one(i));
+      orbax::Reader reader(options_.read);  // one per thread: it remembers parses
+      for (size_t i; !stop && (i = next++) < locations.size();) queue.push(read_one(reader, i));
       queue.push(Message{});
     });
 

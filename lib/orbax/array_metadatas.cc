@@ -19,13 +19,12 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 
-std::map<std::string, ArrayWriteMetadata> parse_process_file(const fs::path& path) {
-  const std::string file = path.string();
-  const json doc = read_json_file(path);
+ArrayWriteMap parse_process_file(const std::string& text, const std::string& file) {
+  const json doc = parse_json(text, file);
   const auto list = doc.is_object() ? doc.find("array_metadatas") : doc.end();
   if (list == doc.end() || !list->is_array())
     throw Error(Error::Code::kInvalid, "no \"array_metadatas\" list", file);
-  std::map<std::string, ArrayWriteMetadata> out;
+  ArrayWriteMap out;
   for (const auto& wrapper : *list) {
     const auto it = wrapper.is_object() ? wrapper.find("array_metadata") : wrapper.end();
     if (it == wrapper.end() || !it->is_object() || !it->contains("param_name") ||
@@ -50,7 +49,7 @@ std::map<std::string, ArrayWriteMetadata> parse_process_file(const fs::path& pat
 
 }  // namespace
 
-ArrayMetadatas read_array_metadatas(const fs::path& item_dir) {
+ArrayMetadatas read_array_metadatas(const fs::path& item_dir, TextMemo<ArrayWriteMap>* memo) {
   ArrayMetadatas out;
   const auto dir = item_dir / "array_metadatas";
   std::error_code ec;
@@ -76,9 +75,11 @@ ArrayMetadatas read_array_metadatas(const fs::path& item_dir) {
   std::sort(files.begin(), files.end());
   bool first = true;
   for (const auto& [index, path] : files) {
-    std::map<std::string, ArrayWriteMetadata> entries;
+    std::shared_ptr<const ArrayWriteMap> entries;
     try {
-      entries = parse_process_file(path);
+      const std::string text = read_file_bounded(path);
+      const auto parse = [&] { return parse_process_file(text, path.string()); };
+      entries = memo ? memo->get(text, parse) : std::make_shared<const ArrayWriteMap>(parse());
     } catch (const Error& e) {
       out.problems.push_back({Problem::Severity::kError, path.string(), e.message()});
       continue;
@@ -89,11 +90,13 @@ ArrayMetadatas read_array_metadatas(const fs::path& item_dir) {
       first = false;
       continue;
     }
-    if (entries != out.by_name) {
+    // The processes of one save usually write the same bytes: then the memo
+    // hands back the same parse and there is nothing to compare.
+    if (entries != out.by_name && *entries != *out.by_name) {
       std::string detail;
-      for (const auto& [name, m] : entries) {
-        const auto it = out.by_name.find(name);
-        if (it == out.by_name.end()) { detail = "extra param \"" + name + "\""; break; }
+      for (const auto& [name, m] : *entries) {
+        const auto it = out.by_name->find(name);
+        if (it == out.by_name->end()) { detail = "extra param \"" + name + "\""; break; }
         if (!(it->second == m)) { detail = "param \"" + name + "\" differs"; break; }
       }
       if (detail.empty()) detail = "params missing";

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ckptcat/checkpoint.h"
+#include "text_memo.h"
 
 namespace ckptcat::orbax {
 
@@ -18,15 +19,20 @@ struct ArrayWriteMetadata {
   bool operator==(const ArrayWriteMetadata&) const = default;
 };
 
+using ArrayWriteMap = std::map<std::string, ArrayWriteMetadata>;  // by param name
+
 struct ArrayMetadatas {
   std::vector<int64_t> processes;  // process indices found, ascending
   // From the lowest process index (all must agree; disagreements are problems).
-  std::map<std::string, ArrayWriteMetadata> by_name;
+  // Shared with `memo` when one is given; never null.
+  std::shared_ptr<const ArrayWriteMap> by_name = std::make_shared<const ArrayWriteMap>();
   std::vector<Problem> problems;
 };
 
 // Reads every <item>/array_metadatas/process_<decimal> file. Missing folder:
 // empty result, no problem (Orbax does not need it).
-ArrayMetadatas read_array_metadatas(const std::filesystem::path& item_dir);
+// With a memo, a process file whose text was parsed before is not parsed again.
+ArrayMetadatas read_array_metadatas(const std::filesystem::path& item_dir,
+                                    TextMemo<ArrayWriteMap>* memo = nullptr);
 
 }  // namespace ckptcat::orbax

@@ -15,6 +15,7 @@
 #include "file_stat.h"
 #include "folder_layout.h"
 #include "json_file.h"
+#include "parse_cache.h"
 #include "step_metadata.h"
 #include "step_name.h"
 
@@ -22,7 +23,17 @@ namespace ckptcat::orbax {
 
 namespace fs = std::filesystem;
 
+Reader::Reader(ReadOptions options)
+    : options_(options), cache_(std::make_unique<ParseCache>()) {}
+Reader::~Reader() = default;
+Reader::Reader(Reader&&) noexcept = default;
+Reader& Reader::operator=(Reader&&) noexcept = default;
+
 CheckpointMetadata read_checkpoint(const CheckpointLocation& location, const ReadOptions& options) {
+  return Reader(options).read_checkpoint(location);
+}
+
+CheckpointMetadata Reader::read_checkpoint(const CheckpointLocation& location) {
   CheckpointMetadata m;
   const fs::path dir = fs::absolute(location.directory).lexically_normal();
   m.directory = dir.string();
@@ -58,7 +69,7 @@ CheckpointMetadata read_checkpoint(const CheckpointLocation& location, const Rea
   };
 
   if (m.direct) {
-    m.items.push_back(read_item(dir, "", handler_of(""), options));
+    m.items.push_back(read_item(dir, "", handler_of("")));
     return m;
   }
   for (const auto& name : listing.folders) {
@@ -68,7 +79,7 @@ CheckpointMetadata read_checkpoint(const CheckpointLocation& location, const Rea
                             "unfinished item not read: " + reason});
       continue;
     }
-    m.items.push_back(read_item(dir / name, name, handler_of(name), options));
+    m.items.push_back(read_item(dir / name, name, handler_of(name)));
     const auto& item = m.items.back();
     if (name == "metrics" && item.kind == ItemKind::kJson && item.json_content) {
       try {

@@ -21,6 +21,7 @@
 #include "ckptcat/reader.h"
 #include "json_file.h"
 #include "legacy_checkpoint.h"
+#include "parse_cache.h"
 #include "sharding_file.h"
 #include "strings_file.h"
 #include "tree_metadata.h"
@@ -62,49 +63,35 @@ std::string where(const Error& e, const std::string& fallback_file) {
   return text;
 }
 
-// A zarr metadata text's parse, shared by the params that store the same
-// text (a big tree repeats a few dozen distinct texts). Only successful
-// parses are kept: a failure is parsed again so its message names its param.
-class ZarrCache {
- public:
-  // `location` is asked for only when the text is new (it names the file in errors).
-  template <typename Location>
-  ZarrArray parse(const std::string& text, bool zarr3, const Location& location) {
-    auto& parsed = zarr3 ? zarr3_ : zarr2_;
-    if (const auto it = parsed.find(text); it != parsed.end()) return it->second;
-    ZarrArray z = zarr3 ? parse_zarr3(text, location()) : parse_zarr2(text, location());
-    parsed.emplace(text, z);
-    return z;
-  }
-
- private:
-  std::unordered_map<std::string, ZarrArray> zarr2_, zarr3_;
-};
-
 // Reads zarr metadata of `leaf` (array or scalar) from `store`.
-std::optional<ZarrArray> zarr_of(const std::string& name, ArrayStoreReader* store, bool zarr3,
-                                 const std::string& store_problem, ZarrCache& cache, Leaf& leaf) {
+std::shared_ptr<const ZarrArray> zarr_of(const std::string& name, ArrayStoreReader* store,
+                                         bool zarr3, const std::string& store_problem,
+                                         ParseCache& cache, Leaf& leaf) {
   if (!store) {
     leaf.error = "zarr metadata unreadable: " + store_problem;
-    return std::nullopt;
+    return nullptr;
   }
   try {
     const auto text = store->metadata(name);
     if (!text) {
       leaf.error = "zarr metadata missing: " + store->metadata_location(name);
-      return std::nullopt;
+      return nullptr;
     }
-    return cache.parse(*text, zarr3, [&] { return store->metadata_location(name); });
+    // A failed parse is not kept, so its message always names this param.
+    return (zarr3 ? cache.zarr3 : cache.zarr2).get(*text, [&] {
+      const std::string location = store->metadata_location(name);
+      return zarr3 ? parse_zarr3(*text, location) : parse_zarr2(*text, location);
+    });
   } catch (const Error& e) {
     leaf.error = "zarr metadata unreadable: " + where(e, store->metadata_location(name));
-    return std::nullopt;
+    return nullptr;
   }
 }
 
 class PyTreeReader {
  public:
-  PyTreeReader(ItemMetadata& item, const ReadOptions& options)
-      : item_(item), dir_(item.directory), options_(options) {}
+  PyTreeReader(ItemMetadata& item, const ReadOptions& options, ParseCache& cache)
+      : item_(item), dir_(item.directory), options_(options), cache_(cache) {}
 
   void read() {
     const auto metadata_file = dir_ / "_METADATA";
@@ -135,38 +122,35 @@ class PyTreeReader {
     }
   }
 
-  void open_store(std::optional<bool> use_ocdbt, bool zarr3) {
-    store_ = open_array_store(dir_, use_ocdbt, zarr3, names_, item_.problems);
+  void open_store(std::optional<bool> use_ocdbt, bool zarr3, const std::set<std::string>& names) {
+    store_ = open_array_store(dir_, use_ocdbt, zarr3, names, item_.problems);
     if (store_) item_.array_store = store_->kind();
     else store_problem_ = item_.problems.empty() ? dir_.string() : item_.problems.back().message;
   }
 
   void from_tree_metadata(const fs::path& metadata_file) {
-    TreeMetadataFile tree;
+    std::shared_ptr<const ParsedTree> parsed;
     try {
-      tree = parse_tree_metadata(read_file_bounded(metadata_file), metadata_file.string());
+      const std::string text = read_file_bounded(metadata_file);
+      parsed = cache_.trees.get(text, [&] { return parse_tree(text, metadata_file.string()); });
     } catch (const Error& e) {
       item_.error = where(e, metadata_file.string());
       return;
     }
+    const TreeMetadataFile& tree = parsed->file;
     item_.flags = tree.flags;
     if (tree.dropped_prefix_entries)
       item_.problems.push_back({Problem::Severity::kWarning, metadata_file.string(),
                                 std::to_string(tree.dropped_prefix_entries) +
                                     " entries dropped: strict prefixes of other entries "
                                     "(left by a partial save)"});
-    bool needs_store = false;
-    for (const auto& e : tree.entries) {
-      names_.insert(param_name(e.key_path));
-      const auto kind = leaf_kind(e.value_type, e.skip_deserialize);
-      needs_store = needs_store || kind == LeafKind::kArray || kind == LeafKind::kScalar;
-    }
-    const ShardingFile sharding = read_sharding_file(dir_, names_);
+    const auto sharding_file = read_sharding_file(dir_, parsed->names, &parsed->shardings);
+    const ShardingFile& sharding = *sharding_file;
     append(item_.problems, sharding.problems);
-    const ArrayMetadatas array_metadatas = read_array_metadatas(dir_);
+    const ArrayMetadatas array_metadatas = read_array_metadatas(dir_, &cache_.array_metadatas);
     append(item_.problems, array_metadatas.problems);
     std::optional<StringsFile> strings;
-    if (needs_store) open_store(tree.flags.use_ocdbt, tree.flags.use_zarr3);
+    if (parsed->needs_store) open_store(tree.flags.use_ocdbt, tree.flags.use_zarr3, parsed->names);
     else if (msgpack_ok_) item_.array_store = ArrayStore::kMsgpack;
 
     item_.leaves.reserve(tree.entries.size());
@@ -179,14 +163,14 @@ class PyTreeReader {
       leaf.kind = leaf_kind(e.value_type, e.skip_deserialize);
       if (const auto it = sharding.by_name.find(leaf.name); it != sharding.by_name.end())
         leaf.sharding_string = it->second;
-      if (const auto it = array_metadatas.by_name.find(leaf.name);
-          it != array_metadatas.by_name.end())
+      if (const auto it = array_metadatas.by_name->find(leaf.name);
+          it != array_metadatas.by_name->end())
         leaf.random_key_impl = it->second.random_key_impl;
       switch (leaf.kind) {
         case LeafKind::kArray: array_leaf(leaf, e.write_shape, tree.flags.use_zarr3); break;
         case LeafKind::kScalar: {
           ScalarMetadata scalar{leaf.name, dir_.string(), std::nullopt};
-          if (auto z = zarr_of(leaf.name, store_.get(), tree.flags.use_zarr3, store_problem_, zarr_cache_, leaf))
+          if (auto z = zarr_of(leaf.name, store_.get(), tree.flags.use_zarr3, store_problem_, cache_, leaf))
             scalar.dtype = z->dtype;
           leaf.metadata = std::move(scalar);
           add_stored_size(leaf);
@@ -219,20 +203,15 @@ class PyTreeReader {
     if (leaf.sharding_string && !leaf.sharding_string->empty()) {
       try {
         // Big trees repeat a few sharding strings: parse each once.
-        auto it = parsed_shardings_.find(*leaf.sharding_string);
-        if (it == parsed_shardings_.end())
-          it = parsed_shardings_
-                   .emplace(*leaf.sharding_string,
-                            sharding_from_serialized_string(*leaf.sharding_string))
-                   .first;
-        array.sharding = it->second;
+        const std::string& text = *leaf.sharding_string;
+        array.sharding = *cache_.shardings.get(text, [&] { return sharding_from_serialized_string(text); });
       } catch (const ShardingError& e) {
         // ShardingError messages are ckptcat's own (sharding.h), quoting the bad part.
         leaf.error = (dir_ / "_sharding").string() + ": sharding of \"" + leaf.name +
                      "\" unreadable: " + e.what();
       }
     }
-    if (auto z = zarr_of(leaf.name, store_.get(), zarr3, store_problem_, zarr_cache_, leaf)) {
+    if (auto z = zarr_of(leaf.name, store_.get(), zarr3, store_problem_, cache_, leaf)) {
       array.shape = z->shape;
       array.dtype = z->dtype;
       array.storage->chunk_shape = z->chunk_shape;
@@ -270,10 +249,10 @@ class PyTreeReader {
 
   // No _METADATA (pre-2023 layouts): the structure comes from msgpack.
   void from_msgpack() {
+    std::set<std::string> names;
     for (const auto& legacy : legacy_)
-      if (legacy.kind == LegacyLeaf::Kind::kPlaceholder) names_.insert(legacy.placeholder);
-    const bool any_placeholder = !names_.empty();
-    if (any_placeholder) open_store(std::nullopt, false);
+      if (legacy.kind == LegacyLeaf::Kind::kPlaceholder) names.insert(legacy.placeholder);
+    if (!names.empty()) open_store(std::nullopt, false, names);
     else item_.array_store = ArrayStore::kMsgpack;
     for (const auto& entry : legacy_) {
       const LegacyLeaf* legacy = &entry;
@@ -301,7 +280,7 @@ class PyTreeReader {
           array.directory = dir_.string();
           array.storage = StorageMetadata{};
           Leaf probe;
-          if (auto z = zarr_of(legacy->placeholder, store_.get(), false, store_problem_, zarr_cache_, probe)) {
+          if (auto z = zarr_of(legacy->placeholder, store_.get(), false, store_problem_, cache_, probe)) {
             array.shape = z->shape;
             array.dtype = z->dtype;
             array.storage->chunk_shape = z->chunk_shape;
@@ -324,15 +303,13 @@ class PyTreeReader {
   ItemMetadata& item_;
   fs::path dir_;
   const ReadOptions& options_;
-  std::set<std::string> names_;
+  ParseCache& cache_;
   std::vector<LegacyLeaf> legacy_;               // msgpack leaves in file order
   std::map<std::string, size_t> legacy_index_;  // param name -> index in legacy_
   bool msgpack_ok_ = false;
   std::string msgpack_problem_;
   std::unique_ptr<ArrayStoreReader> store_;
   std::string store_problem_;
-  std::map<std::string, ShardingMetadata> parsed_shardings_;
-  ZarrCache zarr_cache_;
 };
 
 // The JSON file of a JSON item, by preference.
@@ -349,8 +326,25 @@ std::optional<fs::path> json_item_file(const fs::path& dir, const std::string& n
 
 }  // namespace
 
+ParsedTree parse_tree(const std::string& text, const std::string& file) {
+  ParsedTree parsed;
+  parsed.file = parse_tree_metadata(text, file);
+  for (const auto& e : parsed.file.entries) {
+    parsed.names.insert(param_name(e.key_path));
+    const auto kind = leaf_kind(e.value_type, e.skip_deserialize);
+    parsed.needs_store = parsed.needs_store || kind == LeafKind::kArray || kind == LeafKind::kScalar;
+  }
+  return parsed;
+}
+
 ItemMetadata read_item(const fs::path& item_dir, const std::string& name,
                        const std::optional<std::string>& handler, const ReadOptions& options) {
+  return Reader(options).read_item(item_dir, name, handler);
+}
+
+ItemMetadata Reader::read_item(const fs::path& item_dir, const std::string& name,
+                               const std::optional<std::string>& handler) {
+  const ReadOptions& options = options_;
   ItemMetadata item;
   item.name = name;
   item.directory = fs::absolute(item_dir).lexically_normal().string();
@@ -363,7 +357,7 @@ ItemMetadata read_item(const fs::path& item_dir, const std::string& name,
                       (!is_json_handler(handler) && has_pytree_files(dir));
   if (pytree) {
     item.kind = ItemKind::kPyTree;
-    PyTreeReader(item, options).read();
+    PyTreeReader(item, options, *cache_).read();
     return item;
   }
   const auto json_file = json_item_file(dir, name);

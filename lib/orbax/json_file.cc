@@ -4,6 +4,8 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "ckptcat/python_json.h"
@@ -95,9 +97,7 @@ std::string describe_parse_error(std::string_view text, size_t offset) {
          std::to_string(offset - line_start + 1);
 }
 
-std::optional<double> sentinel_value(const json& value) {
-  if (!value.is_string()) return std::nullopt;
-  const auto& s = value.get_ref<const std::string&>();
+std::optional<double> sentinel_value(const std::string& s) {
   if (s.size() < 9 || s[0] != '\0' || s.compare(1, 8, "ckptcat:") != 0) return std::nullopt;
   const std::string_view token = std::string_view(s).substr(9);
   if (token == "NaN") return std::numeric_limits<double>::quiet_NaN();
@@ -107,6 +107,115 @@ std::optional<double> sentinel_value(const json& value) {
 }
 
 struct DepthExceeded {};
+
+// Builds the document from nlohmann's SAX events, like its own DOM builder
+// but with the nesting depth capped, the sentinel strings turned back into
+// doubles, and linear time for big objects: ordered_json finds each new key by
+// a scan of the keys before it, which made a 1,000-leaf _METADATA (and its
+// _sharding) cost a million string compares. Here an object past a few keys
+// gets a hash index, kept beside it until it closes. Duplicate keys behave as
+// in Python's json module and in nlohmann: first position, last value.
+class DomBuilder {
+ public:
+  using number_integer_t = json::number_integer_t;
+  using number_unsigned_t = json::number_unsigned_t;
+  using number_float_t = json::number_float_t;
+  using string_t = json::string_t;
+  using binary_t = json::binary_t;
+
+  explicit DomBuilder(bool has_sentinels) : has_sentinels_(has_sentinels) {}
+
+  bool null() { return put(nullptr); }
+  bool boolean(bool b) { return put(b); }
+  bool number_integer(number_integer_t n) { return put(n); }
+  bool number_unsigned(number_unsigned_t n) { return put(n); }
+  bool number_float(number_float_t x, const string_t&) { return put(x); }
+  bool binary(binary_t& b) { return put(json::binary(std::move(b))); }
+  bool string(string_t& s) {
+    if (has_sentinels_)
+      if (auto v = sentinel_value(s)) return put(*v);
+    return put(std::move(s));
+  }
+  bool start_object(std::size_t) { return open(json::object()); }
+  bool start_array(std::size_t) { return open(json::array()); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+
+  bool key(string_t& k) {
+    Frame& f = open_.back();
+    auto& members = static_cast<json::object_t::Container&>(*f.value->get_ptr<json::object_t*>());
+    constexpr size_t kIndexFrom = 16;
+    if (!f.index && members.size() >= kIndexFrom) {
+      f.index = std::make_unique<std::unordered_map<std::string, size_t>>();
+      for (size_t i = 0; i < members.size(); ++i) f.index->emplace(members[i].first, i);
+    }
+    if (f.index) {
+      const auto [it, added] = f.index->emplace(k, members.size());
+      if (!added) return expect(&members[it->second].second);
+    } else {
+      for (auto& member : members)
+        if (member.first == k) return expect(&member.second);
+    }
+    members.emplace_back(std::move(k), nullptr);
+    return expect(&members.back().second);
+  }
+
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) {
+    error_position_ = position;
+    number_out_of_range_ = e.id == 406;
+    return false;
+  }
+
+  json result() { return std::move(root_); }
+  size_t error_position() const { return error_position_; }
+  bool number_out_of_range() const { return number_out_of_range_; }
+
+ private:
+  struct Frame {
+    json* value;
+    std::unique_ptr<std::unordered_map<std::string, size_t>> index;  // key -> member, once big
+  };
+
+  // Where the next value goes: the root, an array's end, or the member slot
+  // the last key chose (`expected_`).
+  json* slot() {
+    if (open_.empty()) return &root_;
+    if (open_.back().value->is_array()) {
+      auto& items = *open_.back().value->get_ptr<json::array_t*>();
+      items.emplace_back();
+      return &items.back();
+    }
+    return expected_;
+  }
+  template <typename V>
+  bool put(V&& v) {
+    *slot() = std::forward<V>(v);
+    return true;
+  }
+  bool open(json&& container) {
+    if (open_.size() >= static_cast<size_t>(kMaxJsonDepth)) throw DepthExceeded{};
+    json* at = slot();
+    *at = std::move(container);
+    open_.push_back({at, nullptr});
+    return true;
+  }
+  bool close() {
+    open_.pop_back();
+    return true;
+  }
+  bool expect(json* member) {
+    expected_ = member;
+    return true;
+  }
+
+  bool has_sentinels_;
+  json root_;
+  std::vector<Frame> open_;
+  json* expected_ = nullptr;
+  size_t error_position_ = 0;
+  bool number_out_of_range_ = false;
+};
+
 
 }  // namespace
 
@@ -138,38 +247,25 @@ json parse_json(std::string_view text, const std::string& file) {
   std::vector<Shift> shifts;
   const bool has_tokens = substitute_tokens(text, substituted, shifts);
   const std::string_view input = has_tokens ? std::string_view(substituted) : text;
-  const json::parser_callback_t callback = [&](int depth, json::parse_event_t event,
-                                               json& parsed) {
-    if ((event == json::parse_event_t::object_start ||
-         event == json::parse_event_t::array_start) &&
-        depth >= kMaxJsonDepth)
-      throw DepthExceeded{};
-    if (has_tokens && event == json::parse_event_t::value)
-      if (auto v = sentinel_value(parsed)) parsed = *v;
-    return true;
-  };
   // Every nlohmann exception ends here, turned into a plain message: callers
   // show Error::message() to users as it is.
+  DomBuilder builder(has_tokens);
+  bool parsed = false;
   try {
-    json result = json::parse(input.begin(), input.end(), callback);
-    // A bare top-level token is not reported through the value event.
-    if (has_tokens)
-      if (auto v = sentinel_value(result)) result = *v;
-    return result;
+    parsed = json::sax_parse(input.begin(), input.end(), &builder);
   } catch (const DepthExceeded&) {
     throw Error(Error::Code::kInvalid,
                 "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels", file);
-  } catch (const json::parse_error& e) {
-    // e.byte counts from 1 and points at the byte that broke the parse (one
-    // past the end for a truncated text).
-    const size_t offset = original_offset(e.byte > 0 ? e.byte - 1 : 0, shifts);
-    throw Error(Error::Code::kInvalid, "not valid JSON: " + describe_parse_error(text, offset),
-                file, offset);
-  } catch (const json::exception&) {
-    // out_of_range: the only other error the parser raises.
-    throw Error(Error::Code::kInvalid, "not valid JSON: a number is too large for a double",
-                file);
   }
+  if (parsed) return builder.result();
+  if (builder.number_out_of_range())
+    throw Error(Error::Code::kInvalid, "not valid JSON: a number is too large for a double", file);
+  // The position counts from 1 and points at the byte that broke the parse
+  // (one past the end for a truncated text).
+  const size_t at = builder.error_position();
+  const size_t offset = original_offset(at > 0 ? at - 1 : 0, shifts);
+  throw Error(Error::Code::kInvalid, "not valid JSON: " + describe_parse_error(text, offset), file,
+              offset);
 }
 
 json read_json_file(const fs::path& file, uint64_t max_bytes) {

@@ -60,16 +60,14 @@ std::optional<std::string> decode_base64url(std::string_view text) {
   return out;
 }
 
-ShardingFile read_sharding_file(const std::filesystem::path& item_dir,
-                                const std::set<std::string>& names) {
+namespace {
+
+ShardingFile parse_sharding_file(const std::string& text, const std::string& file,
+                                 const std::set<std::string>& names) {
   ShardingFile out;
-  const auto path = item_dir / "_sharding";
-  const std::string file = path.string();
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return out;
   json doc;
   try {
-    doc = read_json_file(path);
+    doc = parse_json(text, file);
   } catch (const Error& e) {
     out.problems.push_back({Problem::Severity::kError, file, e.message()});
     return out;
@@ -106,6 +104,28 @@ ShardingFile read_sharding_file(const std::filesystem::path& item_dir,
                    : " (legacy raw-name key or stale entry; ignored)")});
   }
   return out;
+}
+
+}  // namespace
+
+std::shared_ptr<const ShardingFile> read_sharding_file(const std::filesystem::path& item_dir,
+                                                       const std::set<std::string>& names,
+                                                       TextMemo<ShardingFile>* memo) {
+  const auto path = item_dir / "_sharding";
+  const std::string file = path.string();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::make_shared<const ShardingFile>();
+  std::string text;
+  try {
+    text = read_file_bounded(path);
+  } catch (const Error& e) {
+    ShardingFile out;
+    out.problems.push_back({Problem::Severity::kError, file, e.message()});
+    return std::make_shared<const ShardingFile>(std::move(out));
+  }
+  const auto parse = [&] { return parse_sharding_file(text, file, names); };
+  if (!memo) return std::make_shared<const ShardingFile>(parse());
+  return memo->get(text, parse, [](const ShardingFile& f) { return f.problems.empty(); });
 }
 
 }  // namespace ckptcat::orbax

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ckptcat/checkpoint.h"
+#include "text_memo.h"
 
 namespace ckptcat::orbax {
 
@@ -30,7 +31,11 @@ struct ShardingFile {
 // base64 of one of them are legacy raw-name keys (2023) or junk and are
 // reported. A legacy raw-name key naming a known param is still used (nested
 // objects are JSON-pointer paths: their keys are joined with "/").
-ShardingFile read_sharding_file(const std::filesystem::path& item_dir,
-                                const std::set<std::string>& names);
+// The result depends on `names` as well as on the text, so a `memo`, when
+// given, must be one used only with these same names (the item reader keeps
+// one per distinct _METADATA). Only results without problems are kept.
+std::shared_ptr<const ShardingFile> read_sharding_file(const std::filesystem::path& item_dir,
+                                                       const std::set<std::string>& names,
+                                                       TextMemo<ShardingFile>* memo = nullptr);
 
 }  // namespace ckptcat::orbax

@@ -28,9 +28,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fs::create_directories(item);
   ckptcat::fuzz::write_whole_file(item / "_sharding", file);
   const auto result = ckptcat::orbax::read_sharding_file(item, names);
-  for (const auto& [name, value] : result.by_name)
+  for (const auto& [name, value] : result->by_name)
     ckptcat::fuzz::require(names.count(name) == 1, "only known names are returned");
-  for (const auto& problem : result.problems)
+  for (const auto& problem : result->problems)
     ckptcat::fuzz::require(!problem.file.empty() && !problem.message.empty(),
                            "problems name the file and the reason");
   return 0;

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -88,12 +89,37 @@ struct ReadOptions {
   bool string_values = true;  // read _strings.json into Leaf::string_value
 };
 
-// Reads one checkpoint: step metadata and every item.
+struct ParseCache;  // lib/orbax/parse_cache.h
+
+// Reads checkpoints one after another and remembers the parse of every
+// metadata text it has read: the steps of a run repeat their _METADATA,
+// _sharding, array_metadatas and zarr metadata byte for byte, and each
+// distinct text is parsed once per Reader. Results equal the free functions'
+// below. One Reader per thread (it is not thread-safe); what it remembers is
+// bounded to a few tens of MiB.
+class Reader {
+ public:
+  explicit Reader(ReadOptions options = {});
+  ~Reader();
+  Reader(Reader&&) noexcept;
+  Reader& operator=(Reader&&) noexcept;
+
+  // Reads one checkpoint: step metadata and every item.
+  CheckpointMetadata read_checkpoint(const CheckpointLocation& location);
+
+  // Reads one item folder. `name` is the item name ("" for a direct
+  // checkpoint), `handler` its typestr from item_handlers when known.
+  ItemMetadata read_item(const std::filesystem::path& item_dir, const std::string& name,
+                         const std::optional<std::string>& handler = std::nullopt);
+
+ private:
+  ReadOptions options_;
+  std::unique_ptr<ParseCache> cache_;
+};
+
+// One-off reads (a fresh Reader each).
 CheckpointMetadata read_checkpoint(const CheckpointLocation& location,
                                    const ReadOptions& options = {});
-
-// Reads one item folder. `name` is the item name ("" for a direct checkpoint),
-// `handler` its typestr from item_handlers when known.
 ItemMetadata read_item(const std::filesystem::path& item_dir, const std::string& name,
                        const std::optional<std::string>& handler = std::nullopt,
                        const ReadOptions& options = {});

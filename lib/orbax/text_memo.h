@@ -1,0 +1,65 @@
+// TextMemo: parses remembered by the exact bytes they were parsed from.
+//
+// The steps of one training run repeat their metadata files byte for byte
+// (_METADATA, _sharding, array_metadatas/process_N, every zarr metadata value),
+// so a reader that walks a thousand steps would otherwise parse the same JSON
+// a thousand times. A memo maps a file's text to its parse; equal bytes give
+// an equal parse, so a hit is exact, never a guess.
+//
+// Only parses that are pure functions of the text belong here: a result whose
+// messages name the file it came from (problems, errors) must not be reused
+// for another file, which is what `get`'s `keep` predicate is for. Memory is
+// bounded: texts over kMaxBytes are never kept, and when the kept texts would
+// pass it, everything is forgotten (the next step refills it).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+namespace ckptcat::orbax {
+
+template <typename T>
+class TextMemo {
+ public:
+  static constexpr size_t kMaxBytes = size_t{8} << 20;
+
+  // The parse kept for `text`, or null.
+  std::shared_ptr<const T> find(const std::string& text) const {
+    const auto it = parses_.find(text);
+    return it == parses_.end() ? nullptr : it->second;
+  }
+
+  void put(const std::string& text, std::shared_ptr<const T> parse) {
+    if (text.size() > kMaxBytes) return;
+    if (!parses_.count(text) && bytes_ + text.size() > kMaxBytes) {
+      parses_.clear();
+      bytes_ = 0;
+    }
+    const auto [it, added] = parses_.insert_or_assign(text, std::move(parse));
+    if (added) bytes_ += text.size();
+  }
+
+  // The kept parse of `text`, else parse() (whose exceptions pass through),
+  // kept when keep(result) says it does not depend on anything but the text.
+  template <typename Parse, typename Keep>
+  std::shared_ptr<const T> get(const std::string& text, Parse&& parse, Keep&& keep) {
+    if (auto hit = find(text)) return hit;
+    auto parsed = std::make_shared<const T>(parse());
+    if (keep(*parsed)) put(text, parsed);
+    return parsed;
+  }
+
+  template <typename Parse>
+  std::shared_ptr<const T> get(const std::string& text, Parse&& parse) {
+    return get(text, std::forward<Parse>(parse), [](const T&) { return true; });
+  }
+
+ private:
+  std::unordered_map<std::string, std::shared_ptr<const T>> parses_;
+  size_t bytes_ = 0;  // of the kept texts
+};
+
+}  // namespace ckptcat::orbax
