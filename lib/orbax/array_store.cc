@@ -8,7 +8,7 @@
 #include "array_store.h"
 
 #include <map>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "ckptcat/ocdbt.h"
 #include "json_file.h"
@@ -41,15 +41,20 @@ std::string_view metadata_key(bool zarr3) { return zarr3 ? kZarr3MetadataKey : k
 
 std::string key_prefix(const std::string& param) { return param.empty() ? "" : param + "/"; }
 
-// The param a key belongs to and whether it is the metadata key.
+// Params by name, looked up with the string_views cut from keys.
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+using ParamIndex = std::unordered_map<std::string, size_t, NameHash, std::equal_to<>>;
+
+// The param a key belongs to (its index) and whether it is the metadata key.
 struct KeyOwner {
-  std::string param;
+  size_t param;
   bool is_metadata = false;
 };
 
-using ParamSet = std::unordered_set<std::string_view>;
-
-std::optional<KeyOwner> owner_of(std::string_view key, bool zarr3, const ParamSet& params) {
+std::optional<KeyOwner> owner_of(std::string_view key, bool zarr3, const ParamIndex& params) {
   const auto meta = metadata_key(zarr3);
   // Candidate split points: every "/" from the right, then the empty param.
   size_t end = key.size();
@@ -58,10 +63,11 @@ std::optional<KeyOwner> owner_of(std::string_view key, bool zarr3, const ParamSe
     const bool at_root = slash == std::string_view::npos;
     const std::string_view param = at_root ? std::string_view() : key.substr(0, slash);
     const std::string_view rest = at_root ? key : key.substr(slash + 1);
-    // The cheap test on the remainder first; the set lookup only for candidates.
+    // The cheap test on the remainder first; the lookup only for candidates.
     const bool is_meta = rest == meta;
-    if ((is_meta || is_chunk_key(rest, zarr3)) && params.count(param))
-      return KeyOwner{std::string(param), is_meta};
+    if (is_meta || is_chunk_key(rest, zarr3))
+      if (const auto it = params.find(param); it != params.end())
+        return KeyOwner{it->second, is_meta};
     if (at_root) return std::nullopt;
     end = slash;
   }
@@ -70,26 +76,24 @@ std::optional<KeyOwner> owner_of(std::string_view key, bool zarr3, const ParamSe
 class OcdbtStore final : public ArrayStoreReader {
  public:
   OcdbtStore(ocdbt::Database db, bool zarr3, const std::set<std::string>& params)
-      : db_(std::move(db)), zarr3_(zarr3) {
-    const ParamSet lookup(params.begin(), params.end());
+      : db_(std::move(db)), zarr3_(zarr3), params_(params.size()) {
+    index_.reserve(params.size());
+    for (const auto& p : params) index_.emplace(p, index_.size());
     // One pass over every key: value sizes only, no value is read.
     db_.list([&](const ocdbt::KeyEntry& entry) {
-      if (auto owner = owner_of(entry.key, zarr3_, lookup)) {
-        if (owner->is_metadata) {
-          // An inline value is only valid during the visit: keep its bytes now,
-          // so metadata() needs no second B+tree walk per leaf.
-          const auto [it, added] = metadata_entries_.try_emplace(owner->param);
-          if (!added) return true;  // the first entry wins, as before
-          auto& stored = it->second;
-          stored.entry = entry;
-          stored.entry.inline_value = {};
-          if (entry.location.is_inline && entry.value_size <= kMaxJsonFileBytes)
-            stored.inline_bytes = std::string(entry.inline_value);
-        } else {
-          auto& size = sizes_[owner->param];
-          ++size.chunk_count;
-          size.bytes += entry.value_size;
-        }
+      const auto owner = owner_of(entry.key, zarr3_, index_);
+      if (!owner) return true;
+      Param& param = params_[owner->param];
+      if (!owner->is_metadata) {
+        ++param.size.chunk_count;
+        param.size.bytes += entry.value_size;
+      } else if (!param.metadata) {  // the first entry wins
+        // An inline value is only valid during the visit: keep its bytes now,
+        // so metadata() needs no second B+tree walk per leaf.
+        param.metadata = entry;
+        param.metadata->inline_value = {};
+        if (entry.location.is_inline && entry.value_size <= kMaxJsonFileBytes)
+          param.inline_bytes = std::string(entry.inline_value);
       }
       return true;
     });
@@ -97,19 +101,17 @@ class OcdbtStore final : public ArrayStoreReader {
   ArrayStore kind() const override {
     return db_.fallback() ? ArrayStore::kOcdbtFallback : ArrayStore::kOcdbt;
   }
-  std::optional<std::string> metadata(const std::string& param) override {
-    const auto it = metadata_entries_.find(param);
-    if (it == metadata_entries_.end()) return std::nullopt;
-    const ocdbt::KeyEntry& entry = it->second.entry;
-    if (entry.value_size > kMaxJsonFileBytes)
-      throw Error(Error::Code::kInvalid, "zarr metadata value too large",
-                  metadata_location(param));
-    if (it->second.inline_bytes) return it->second.inline_bytes;
-    return db_.read(entry);
+  std::optional<std::string> metadata(const std::string& name) override {
+    const Param* param = find(name);
+    if (!param || !param->metadata) return std::nullopt;
+    if (param->metadata->value_size > kMaxJsonFileBytes)
+      throw Error(Error::Code::kInvalid, "zarr metadata value too large", metadata_location(name));
+    if (param->inline_bytes) return param->inline_bytes;
+    return db_.read(*param->metadata);
   }
-  StoredSize stored_size(const std::string& param) override {
-    const auto it = sizes_.find(param);
-    return it == sizes_.end() ? StoredSize{} : it->second;
+  StoredSize stored_size(const std::string& name) override {
+    const Param* param = find(name);
+    return param ? param->size : StoredSize{};
   }
   std::string metadata_location(const std::string& param) const override {
     return (db_.directory() / "manifest.ocdbt").string() + " key \"" + key_prefix(param) +
@@ -117,14 +119,20 @@ class OcdbtStore final : public ArrayStoreReader {
   }
 
  private:
+  struct Param {
+    std::optional<ocdbt::KeyEntry> metadata;  // inline_value cleared: dangles after the visit
+    std::optional<std::string> inline_bytes;  // the value, when stored inline
+    StoredSize size;
+  };
+  const Param* find(const std::string& name) const {
+    const auto it = index_.find(name);
+    return it == index_.end() ? nullptr : &params_[it->second];
+  }
+
   ocdbt::Database db_;
   bool zarr3_;
-  struct MetadataValue {
-    ocdbt::KeyEntry entry;                   // inline_value cleared: dangles after the visit
-    std::optional<std::string> inline_bytes;  // the value, when stored inline
-  };
-  std::map<std::string, MetadataValue> metadata_entries_;
-  std::map<std::string, StoredSize> sizes_;
+  ParamIndex index_;           // name -> position in params_
+  std::vector<Param> params_;
 };
 
 class FileStore final : public ArrayStoreReader {

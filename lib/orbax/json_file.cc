@@ -110,11 +110,14 @@ struct DepthExceeded {};
 
 // Builds the document from nlohmann's SAX events, like its own DOM builder
 // but with the nesting depth capped, the sentinel strings turned back into
-// doubles, and linear time for big objects: ordered_json finds each new key by
-// a scan of the keys before it, which made a 1,000-leaf _METADATA (and its
-// _sharding) cost a million string compares. Here an object past a few keys
-// gets a hash index, kept beside it until it closes. Duplicate keys behave as
-// in Python's json module and in nlohmann: first position, last value.
+// doubles, and linear time for big objects. ordered_json finds each new key
+// by scanning the keys before it, and its vector of pair<const string, json>
+// deep-copies every member when it grows; a 1,000-leaf _METADATA cost ~180k
+// instructions a leaf. Here an open object gathers its members in a vector
+// that moves them, with a hash index once it has more than a few keys, and
+// becomes an ordered_json object of the right size when it closes. Duplicate
+// keys behave as in Python's json module and in nlohmann: first position,
+// last value.
 class DomBuilder {
  public:
   using number_integer_t = json::number_integer_t;
@@ -136,28 +139,38 @@ class DomBuilder {
       if (auto v = sentinel_value(s)) return put(*v);
     return put(std::move(s));
   }
-  bool start_object(std::size_t) { return open(json::object()); }
-  bool start_array(std::size_t) { return open(json::array()); }
-  bool end_object() { return close(); }
-  bool end_array() { return close(); }
+  bool start_object(std::size_t) { return open(false); }
+  bool start_array(std::size_t) { return open(true); }
+  bool end_array() {
+    open_.pop_back();
+    return true;
+  }
+  bool end_object() {
+    Frame& f = open_.back();
+    json::object_t object;
+    object.reserve(f.members.size());
+    for (auto& [k, v] : f.members) object.emplace_back(std::move(k), std::move(v));
+    *f.slot = json(std::move(object));
+    open_.pop_back();
+    return true;
+  }
 
   bool key(string_t& k) {
     Frame& f = open_.back();
-    auto& members = static_cast<json::object_t::Container&>(*f.value->get_ptr<json::object_t*>());
-    constexpr size_t kIndexFrom = 16;
-    if (!f.index && members.size() >= kIndexFrom) {
+    constexpr size_t kIndexFrom = 16;  // below it a scan is cheaper than hashing
+    if (!f.index && f.members.size() >= kIndexFrom) {
       f.index = std::make_unique<std::unordered_map<std::string, size_t>>();
-      for (size_t i = 0; i < members.size(); ++i) f.index->emplace(members[i].first, i);
+      for (size_t i = 0; i < f.members.size(); ++i) f.index->emplace(f.members[i].first, i);
     }
     if (f.index) {
-      const auto [it, added] = f.index->emplace(k, members.size());
-      if (!added) return expect(&members[it->second].second);
+      const auto [it, added] = f.index->emplace(k, f.members.size());
+      if (!added) return expect(&f.members[it->second].second);
     } else {
-      for (auto& member : members)
+      for (auto& member : f.members)
         if (member.first == k) return expect(&member.second);
     }
-    members.emplace_back(std::move(k), nullptr);
-    return expect(&members.back().second);
+    f.members.emplace_back(std::move(k), nullptr);
+    return expect(&f.members.back().second);
   }
 
   bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) {
@@ -172,35 +185,32 @@ class DomBuilder {
 
  private:
   struct Frame {
-    json* value;
+    json* slot;     // where the container goes (an array is built in place)
+    bool is_array;
+    std::vector<std::pair<std::string, json>> members;                // an object's, in order
     std::unique_ptr<std::unordered_map<std::string, size_t>> index;  // key -> member, once big
   };
 
-  // Where the next value goes: the root, an array's end, or the member slot
-  // the last key chose (`expected_`).
+  // Where the next value goes: the root, an array's end, or the member the
+  // last key chose. Pointers stay valid: a container only grows after the
+  // value before it is complete, and moving a Frame keeps its members' buffer.
   json* slot() {
     if (open_.empty()) return &root_;
-    if (open_.back().value->is_array()) {
-      auto& items = *open_.back().value->get_ptr<json::array_t*>();
-      items.emplace_back();
-      return &items.back();
-    }
-    return expected_;
+    if (!open_.back().is_array) return expected_;
+    auto& items = *open_.back().slot->get_ptr<json::array_t*>();
+    items.emplace_back();
+    return &items.back();
   }
   template <typename V>
   bool put(V&& v) {
     *slot() = std::forward<V>(v);
     return true;
   }
-  bool open(json&& container) {
+  bool open(bool is_array) {
     if (open_.size() >= static_cast<size_t>(kMaxJsonDepth)) throw DepthExceeded{};
     json* at = slot();
-    *at = std::move(container);
-    open_.push_back({at, nullptr});
-    return true;
-  }
-  bool close() {
-    open_.pop_back();
+    if (is_array) *at = json::array();
+    open_.push_back({at, is_array, {}, nullptr});
     return true;
   }
   bool expect(json* member) {
@@ -215,7 +225,6 @@ class DomBuilder {
   size_t error_position_ = 0;
   bool number_out_of_range_ = false;
 };
-
 
 }  // namespace
 

@@ -20,16 +20,20 @@ struct ParsedTree {
   std::set<std::string> names;  // param names of the entries
   bool needs_store = false;     // some entry is an array or a scalar
   // _sharding parses resolve keys against `names`, so they are kept per tree.
-  mutable TextMemo<ShardingFile> shardings;
+  mutable TextMemo<ShardingFile> shardings{2, size_t{16} << 20};
 };
 
 ParsedTree parse_tree(const std::string& text, const std::string& file);
 
+// The limits hold the files of a few items of one run (big files count a few
+// times their size once parsed) and every distinct small text of a big tree.
 struct ParseCache {
-  TextMemo<ParsedTree> trees;                // _METADATA texts
-  TextMemo<ArrayWriteMap> array_metadatas;   // array_metadatas/process_N texts
-  TextMemo<ZarrArray> zarr2, zarr3;          // .zarray / zarr.json values
-  TextMemo<ShardingMetadata> shardings;      // serialized sharding strings
+  static constexpr size_t kMiB = size_t{1} << 20;
+  TextMemo<ParsedTree> trees{4, 16 * kMiB};               // _METADATA texts
+  TextMemo<ArrayWriteMap> array_metadatas{4, 16 * kMiB};  // array_metadatas/process_N texts
+  TextMemo<ZarrArray> zarr2{4096, 4 * kMiB};              // .zarray values
+  TextMemo<ZarrArray> zarr3{4096, 4 * kMiB};              // zarr.json values
+  TextMemo<ShardingMetadata> shardings{4096, 4 * kMiB};   // serialized sharding strings
 };
 
 }  // namespace ckptcat::orbax

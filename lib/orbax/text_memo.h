@@ -9,8 +9,10 @@
 // Only parses that are pure functions of the text belong here: a result whose
 // messages name the file it came from (problems, errors) must not be reused
 // for another file, which is what `get`'s `keep` predicate is for. Memory is
-// bounded: texts over kMaxBytes are never kept, and when the kept texts would
-// pass it, everything is forgotten (the next step refills it).
+// bounded by a count of texts and a total of their bytes (a parse takes a few
+// times its text): a text over the byte limit is never kept, and when one
+// more would pass either limit, everything is forgotten first. Readers go
+// through checkpoints run by run, so a few entries hold a run's working set.
 #pragma once
 
 #include <cstddef>
@@ -24,7 +26,7 @@ namespace ckptcat::orbax {
 template <typename T>
 class TextMemo {
  public:
-  static constexpr size_t kMaxBytes = size_t{8} << 20;
+  TextMemo(size_t max_texts, size_t max_bytes) : max_texts_(max_texts), max_bytes_(max_bytes) {}
 
   // The parse kept for `text`, or null.
   std::shared_ptr<const T> find(const std::string& text) const {
@@ -33,8 +35,9 @@ class TextMemo {
   }
 
   void put(const std::string& text, std::shared_ptr<const T> parse) {
-    if (text.size() > kMaxBytes) return;
-    if (!parses_.count(text) && bytes_ + text.size() > kMaxBytes) {
+    if (text.size() > max_bytes_) return;
+    if (!parses_.count(text) &&
+        (parses_.size() >= max_texts_ || bytes_ + text.size() > max_bytes_)) {
       parses_.clear();
       bytes_ = 0;
     }
@@ -58,6 +61,7 @@ class TextMemo {
   }
 
  private:
+  size_t max_texts_, max_bytes_;
   std::unordered_map<std::string, std::shared_ptr<const T>> parses_;
   size_t bytes_ = 0;  // of the kept texts
 };
