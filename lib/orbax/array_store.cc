@@ -78,11 +78,22 @@ class OcdbtStore final : public ArrayStoreReader {
   OcdbtStore(ocdbt::Database db, bool zarr3, const std::set<std::string>& params)
       : db_(std::move(db)), zarr3_(zarr3), params_(params.size()) {
     index_.reserve(params.size());
-    for (const auto& p : params) index_.emplace(p, index_.size());
-    // One pass over every key: value sizes only, no value is read.
+    names_by_position_.reserve(params.size());
+    for (const auto& p : params) {
+      const auto it = index_.emplace(p, index_.size()).first;
+      names_by_position_.push_back(it->first);
+    }
+    // One pass over every key: value sizes only, no value is read. Keys come
+    // sorted, so a param's keys are consecutive: try the last owner first.
+    std::optional<KeyOwner> last;
+    std::string_view last_name;
     db_.list([&](const ocdbt::KeyEntry& entry) {
-      const auto owner = owner_of(entry.key, zarr3_, index_);
+      auto owner = same_owner(entry.key, last, last_name);
+      if (!owner) owner = owner_of(entry.key, zarr3_, index_);
       if (!owner) return true;
+      if (!last || last->param != owner->param)
+        last_name = names_by_position_[owner->param];
+      last = owner;
       Param& param = params_[owner->param];
       if (!owner->is_metadata) {
         ++param.size.chunk_count;
@@ -119,6 +130,27 @@ class OcdbtStore final : public ArrayStoreReader {
   }
 
  private:
+  // `last` (named `last_name`) as the owner of `key`, when it is: the rest
+  // after "<last_name>/" is a chunk or metadata key that no longer param can
+  // claim. owner_of tries longer params first; one could only claim a rest
+  // holding a "/" (a zarr2 chunk "0/1" may be param ".../0", chunk "1"; zarr3
+  // rests start with "c", which no index can), so those go the long way.
+  std::optional<KeyOwner> same_owner(std::string_view key, const std::optional<KeyOwner>& last,
+                                     std::string_view last_name) const {
+    if (!last) return std::nullopt;
+    std::string_view rest = key;
+    if (!last_name.empty()) {
+      if (key.size() <= last_name.size() || key.substr(0, last_name.size()) != last_name ||
+          key[last_name.size()] != '/')
+        return std::nullopt;
+      rest = key.substr(last_name.size() + 1);
+    }
+    const bool is_meta = rest == metadata_key(zarr3_);
+    if (!is_meta && !(is_chunk_key(rest, zarr3_) && (zarr3_ || rest.find('/') == rest.npos)))
+      return std::nullopt;
+    return KeyOwner{last->param, is_meta};
+  }
+
   struct Param {
     std::optional<ocdbt::KeyEntry> metadata;  // inline_value cleared: dangles after the visit
     std::optional<std::string> inline_bytes;  // the value, when stored inline
@@ -131,7 +163,8 @@ class OcdbtStore final : public ArrayStoreReader {
 
   ocdbt::Database db_;
   bool zarr3_;
-  ParamIndex index_;           // name -> position in params_
+  ParamIndex index_;                                // name -> position in params_
+  std::vector<std::string_view> names_by_position_;  // into index_'s keys
   std::vector<Param> params_;
 };
 

@@ -435,3 +435,23 @@ TEST_CASE("chunk keys, through the public reader.h") {
   CHECK_FALSE(orbax::is_chunk_key("c/", true));
   CHECK_FALSE(orbax::is_chunk_key("zarr.json", true));
 }
+
+TEST_CASE("params whose names extend each other: each key goes to the longest param") {
+  // "a" holds chunks "0" and "1"; "a/0" and "a/1" are params of their own, so
+  // the key "a/0/0" is chunk "0" of "a/0", not chunk "0/0" of "a".
+  for (const bool zarr3 : {false, true}) {
+    CAPTURE(zarr3);
+    TempDir tmp;
+    CheckpointSpec step;
+    ItemSpec item = ItemSpec::pytree("state");
+    item.zarr3 = zarr3;
+    item.leaves.push_back(LeafSpec::array({"a"}, "float32", {8}).with_chunk_shape({4}));
+    item.leaves.push_back(LeafSpec::array({"a/0"}, "int32", {4}).with_chunk_shape({1}));
+    item.leaves.push_back(LeafSpec::array({"a/1"}, "int8", {2, 2}).with_chunk_shape({1, 1}));
+    item.leaves.push_back(LeafSpec::array({"a/1/c"}, "int8", {3}).with_chunk_shape({1}));
+    step.items.push_back(item);
+    write_checkpoint(tmp.path() / "1", step);
+    const auto cp = read_one(tmp.path());
+    check_item(cp.items.at(0), item);
+  }
+}
