@@ -78,7 +78,8 @@ ArrayMetadatas read_array_metadatas(const fs::path& item_dir, TextMemo<ArrayWrit
     std::shared_ptr<const ArrayWriteMap> entries;
     try {
       const std::string text = read_file_bounded(path);
-      const auto parse = [&] { return parse_process_file(text, path.string()); };
+      const std::string file = path.string();  // clang 14 cannot capture a structured binding
+      const auto parse = [&] { return parse_process_file(text, file); };
       entries = memo ? memo->get(text, parse) : std::make_shared<const ArrayWriteMap>(parse());
     } catch (const Error& e) {
       out.problems.push_back({Problem::Severity::kError, path.string(), e.message()});
