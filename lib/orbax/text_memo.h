@@ -28,10 +28,15 @@ class TextMemo {
  public:
   TextMemo(size_t max_texts, size_t max_bytes) : max_texts_(max_texts), max_bytes_(max_bytes) {}
 
-  // The parse kept for `text`, or null.
+  // The parse kept for `text`, or null. The last text found is compared
+  // first: consecutive steps repeat it, and comparing a 400 KB _METADATA
+  // costs a fraction of hashing it.
   std::shared_ptr<const T> find(const std::string& text) const {
+    if (last_ && last_->first == text) return last_->second;
     const auto it = parses_.find(text);
-    return it == parses_.end() ? nullptr : it->second;
+    if (it == parses_.end()) return nullptr;
+    last_ = &*it;
+    return it->second;
   }
 
   void put(const std::string& text, std::shared_ptr<const T> parse) {
@@ -39,10 +44,12 @@ class TextMemo {
     if (!parses_.count(text) &&
         (parses_.size() >= max_texts_ || bytes_ + text.size() > max_bytes_)) {
       parses_.clear();
+      last_ = nullptr;
       bytes_ = 0;
     }
     const auto [it, added] = parses_.insert_or_assign(text, std::move(parse));
     if (added) bytes_ += text.size();
+    last_ = &*it;
   }
 
   // The kept parse of `text`, else parse() (whose exceptions pass through),
@@ -62,7 +69,10 @@ class TextMemo {
 
  private:
   size_t max_texts_, max_bytes_;
-  std::unordered_map<std::string, std::shared_ptr<const T>> parses_;
+  using Parses = std::unordered_map<std::string, std::shared_ptr<const T>>;
+  Parses parses_;
+  // The last text found or put (nodes stay put when the map rehashes or moves).
+  mutable const typename Parses::value_type* last_ = nullptr;
   size_t bytes_ = 0;  // of the kept texts
 };
 
