@@ -41,13 +41,6 @@ std::string_view metadata_key(bool zarr3) { return zarr3 ? kZarr3MetadataKey : k
 
 std::string key_prefix(const std::string& param) { return param.empty() ? "" : param + "/"; }
 
-// Params by name, looked up with the string_views cut from keys.
-struct NameHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
-using ParamIndex = std::unordered_map<std::string, size_t, NameHash, std::equal_to<>>;
-
 // The param a key belongs to (its index) and whether it is the metadata key.
 struct KeyOwner {
   size_t param;
@@ -66,8 +59,7 @@ std::optional<KeyOwner> owner_of(std::string_view key, bool zarr3, const ParamIn
     // The cheap test on the remainder first; the lookup only for candidates.
     const bool is_meta = rest == meta;
     if (is_meta || is_chunk_key(rest, zarr3))
-      if (const auto it = params.find(param); it != params.end())
-        return KeyOwner{it->second, is_meta};
+      if (const auto position = params.find(param)) return KeyOwner{*position, is_meta};
     if (at_root) return std::nullopt;
     end = slash;
   }
@@ -75,24 +67,17 @@ std::optional<KeyOwner> owner_of(std::string_view key, bool zarr3, const ParamIn
 
 class OcdbtStore final : public ArrayStoreReader {
  public:
-  OcdbtStore(ocdbt::Database db, bool zarr3, const std::set<std::string>& params)
-      : db_(std::move(db)), zarr3_(zarr3), params_(params.size()) {
-    index_.reserve(params.size());
-    names_by_position_.reserve(params.size());
-    for (const auto& p : params) {
-      const auto it = index_.emplace(p, index_.size()).first;
-      names_by_position_.push_back(it->first);
-    }
+  OcdbtStore(ocdbt::Database db, bool zarr3, std::shared_ptr<const ParamIndex> index)
+      : db_(std::move(db)), zarr3_(zarr3), index_(std::move(index)), params_(index_->size()) {
     // One pass over every key: value sizes only, no value is read. Keys come
     // sorted, so a param's keys are consecutive: try the last owner first.
     std::optional<KeyOwner> last;
     std::string_view last_name;
     db_.list([&](const ocdbt::KeyEntry& entry) {
       auto owner = same_owner(entry.key, last, last_name);
-      if (!owner) owner = owner_of(entry.key, zarr3_, index_);
+      if (!owner) owner = owner_of(entry.key, zarr3_, *index_);
       if (!owner) return true;
-      if (!last || last->param != owner->param)
-        last_name = names_by_position_[owner->param];
+      if (!last || last->param != owner->param) last_name = index_->name(owner->param);
       last = owner;
       Param& param = params_[owner->param];
       if (!owner->is_metadata) {
@@ -157,15 +142,14 @@ class OcdbtStore final : public ArrayStoreReader {
     StoredSize size;
   };
   const Param* find(const std::string& name) const {
-    const auto it = index_.find(name);
-    return it == index_.end() ? nullptr : &params_[it->second];
+    const auto position = index_->find(name);
+    return position ? &params_[*position] : nullptr;
   }
 
   ocdbt::Database db_;
   bool zarr3_;
-  ParamIndex index_;                                // name -> position in params_
-  std::vector<std::string_view> names_by_position_;  // into index_'s keys
-  std::vector<Param> params_;
+  std::shared_ptr<const ParamIndex> index_;
+  std::vector<Param> params_;  // by position in index_
 };
 
 class FileStore final : public ArrayStoreReader {
@@ -216,6 +200,11 @@ bool has_ocdbt_files(const fs::path& item_dir) {
 
 }  // namespace
 
+ParamIndex::ParamIndex(const std::set<std::string>& names) : names_(names.begin(), names.end()) {
+  by_name_.reserve(names_.size());
+  for (size_t i = 0; i < names_.size(); ++i) by_name_.emplace(names_[i], i);
+}
+
 bool is_chunk_key(std::string_view rest, bool zarr3) {
   if (!zarr3) return is_index_list(rest);
   if (rest == "c") return true;
@@ -225,7 +214,7 @@ bool is_chunk_key(std::string_view rest, bool zarr3) {
 
 std::unique_ptr<ArrayStoreReader> open_array_store(const fs::path& item_dir,
                                                    std::optional<bool> use_ocdbt, bool zarr3,
-                                                   const std::set<std::string>& params,
+                                                   std::shared_ptr<const ParamIndex> params,
                                                    std::vector<Problem>& problems) {
   const bool ocdbt = use_ocdbt.value_or(has_ocdbt_files(item_dir));
   if (!ocdbt) return std::make_unique<FileStore>(item_dir, zarr3);
@@ -235,7 +224,7 @@ std::unique_ptr<ArrayStoreReader> open_array_store(const fs::path& item_dir,
       problems.push_back({Problem::Severity::kWarning, (item_dir / "manifest.ocdbt").string(),
                           "arrays read through the per-process databases: " +
                               db.fallback_reason()});
-    return std::make_unique<OcdbtStore>(std::move(db), zarr3, params);
+    return std::make_unique<OcdbtStore>(std::move(db), zarr3, std::move(params));
   } catch (const Error& e) {
     problems.push_back({Problem::Severity::kError, e.file().empty() ? item_dir.string() : e.file(),
                         "cannot open the OCDBT database: " + e.message() +

@@ -122,8 +122,8 @@ class PyTreeReader {
     }
   }
 
-  void open_store(std::optional<bool> use_ocdbt, bool zarr3, const std::set<std::string>& names) {
-    store_ = open_array_store(dir_, use_ocdbt, zarr3, names, item_.problems);
+  void open_store(std::optional<bool> use_ocdbt, bool zarr3, std::shared_ptr<const ParamIndex> params) {
+    store_ = open_array_store(dir_, use_ocdbt, zarr3, std::move(params), item_.problems);
     if (store_) item_.array_store = store_->kind();
     else store_problem_ = item_.problems.empty() ? dir_.string() : item_.problems.back().message;
   }
@@ -150,14 +150,15 @@ class PyTreeReader {
     const ArrayMetadatas array_metadatas = read_array_metadatas(dir_, &cache_.array_metadatas);
     append(item_.problems, array_metadatas.problems);
     std::optional<StringsFile> strings;
-    if (parsed->needs_store) open_store(tree.flags.use_ocdbt, tree.flags.use_zarr3, parsed->names);
+    if (parsed->needs_store) open_store(tree.flags.use_ocdbt, tree.flags.use_zarr3, parsed->params);
     else if (msgpack_ok_) item_.array_store = ArrayStore::kMsgpack;
 
     item_.leaves.reserve(tree.entries.size());
-    for (const auto& e : tree.entries) {
+    for (size_t i = 0; i < tree.entries.size(); ++i) {
+      const TreeEntry& e = tree.entries[i];
       Leaf leaf;
       leaf.key_path = e.key_path;
-      leaf.name = param_name(e.key_path);
+      leaf.name = parsed->entry_names[i];
       leaf.value_type = e.value_type;
       leaf.skip_deserialize = e.skip_deserialize;
       leaf.kind = leaf_kind(e.value_type, e.skip_deserialize);
@@ -252,7 +253,7 @@ class PyTreeReader {
     std::set<std::string> names;
     for (const auto& legacy : legacy_)
       if (legacy.kind == LegacyLeaf::Kind::kPlaceholder) names.insert(legacy.placeholder);
-    if (!names.empty()) open_store(std::nullopt, false, names);
+    if (!names.empty()) open_store(std::nullopt, false, std::make_shared<const ParamIndex>(names));
     else item_.array_store = ArrayStore::kMsgpack;
     for (const auto& entry : legacy_) {
       const LegacyLeaf* legacy = &entry;
@@ -329,11 +330,13 @@ std::optional<fs::path> json_item_file(const fs::path& dir, const std::string& n
 ParsedTree parse_tree(const std::string& text, const std::string& file) {
   ParsedTree parsed;
   parsed.file = parse_tree_metadata(text, file);
+  parsed.entry_names.reserve(parsed.file.entries.size());
   for (const auto& e : parsed.file.entries) {
-    parsed.names.insert(param_name(e.key_path));
+    parsed.names.insert(parsed.entry_names.emplace_back(param_name(e.key_path)));
     const auto kind = leaf_kind(e.value_type, e.skip_deserialize);
     parsed.needs_store = parsed.needs_store || kind == LeafKind::kArray || kind == LeafKind::kScalar;
   }
+  parsed.params = std::make_shared<const ParamIndex>(parsed.names);
   return parsed;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "array_metadatas.h"
+#include "array_store.h"
 #include "ckptcat/sharding.h"
 #include "sharding_file.h"
 #include "text_memo.h"
@@ -17,8 +18,10 @@ namespace ckptcat::orbax {
 // A _METADATA parse with what the item reader derives from it alone.
 struct ParsedTree {
   TreeMetadataFile file;
-  std::set<std::string> names;  // param names of the entries
-  bool needs_store = false;     // some entry is an array or a scalar
+  std::vector<std::string> entry_names;      // param_name of each entry, in file order
+  std::set<std::string> names;               // the same, sorted and distinct
+  std::shared_ptr<const ParamIndex> params;  // of `names`, for the array store
+  bool needs_store = false;                  // some entry is an array or a scalar
   // _sharding parses resolve keys against `names`, so they are kept per tree.
   mutable TextMemo<ShardingFile> shardings{2, size_t{16} << 20};
 };

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <map>
+#include <unordered_map>
 #include <optional>
 #include <set>
 #include <string>
@@ -23,7 +24,7 @@ struct ShardingFile {
   bool present = false;
   // param name -> the serialized sharding string exactly as stored (null values
   // are left out; empty strings kept).
-  std::map<std::string, std::string> by_name;
+  std::unordered_map<std::string, std::string> by_name;
   std::vector<Problem> problems;
 };
 
