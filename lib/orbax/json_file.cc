@@ -228,11 +228,23 @@ class DomBuilder {
 
 }  // namespace
 
+bool entry_exists(const fs::path& path) {
+  std::error_code ec;
+  return fs::exists(fs::symlink_status(path, ec));
+}
+
 std::string read_file_bounded(const fs::path& file, uint64_t max_bytes) {
   std::error_code ec;
   const auto status = fs::status(file, ec);
-  if (ec || !fs::exists(status))
+  if (ec || !fs::exists(status)) {
+    std::error_code link_ec;
+    if (fs::is_symlink(fs::symlink_status(file, link_ec)))
+      throw Error(Error::Code::kNotFound,
+                  "dangling symbolic link (its target " +
+                      fs::read_symlink(file, link_ec).string() + " does not exist)",
+                  file.string());
     throw Error(Error::Code::kNotFound, "file not found", file.string());
+  }
   if (!fs::is_regular_file(status))
     throw Error(Error::Code::kInvalid, "not a regular file", file.string());
   const auto size = fs::file_size(file, ec);

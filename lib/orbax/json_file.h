@@ -23,6 +23,11 @@ inline constexpr uint64_t kMaxJsonFileBytes = 256ull << 20;
 // user metadata gets generous room).
 inline constexpr int kMaxJsonDepth = 512;
 
+// Whether `path` names an entry of its folder: an existing file or folder, or
+// a symbolic link even when its target is missing (reading it then reports the
+// dangling link instead of the file passing for absent).
+bool entry_exists(const std::filesystem::path& path);
+
 // Reads a whole regular file of at most `max_bytes`. Throws Error kNotFound when
 // it does not exist, kInvalid when it is too large or not a regular file, kIO
 // when reading fails.

@@ -113,8 +113,7 @@ std::shared_ptr<const ShardingFile> read_sharding_file(const std::filesystem::pa
                                                        TextMemo<ShardingFile>* memo) {
   const auto path = item_dir / "_sharding";
   const std::string file = path.string();
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return std::make_shared<const ShardingFile>();
+  if (!entry_exists(path)) return std::make_shared<const ShardingFile>();
   std::string text;
   try {
     text = read_file_bounded(path);

@@ -3,11 +3,30 @@
 #include "json_file.h"
 
 namespace ckptcat::orbax {
+namespace {
+
+// JSON pointer unescaping (RFC 6901): "~1" stands for "/", "~0" for "~".
+std::string unescape_pointer_token(std::string_view escaped) {
+  std::string out;
+  out.reserve(escaped.size());
+  for (size_t i = 0; i < escaped.size(); ++i) {
+    const bool escape = escaped[i] == '~' && i + 1 < escaped.size() &&
+                        (escaped[i + 1] == '0' || escaped[i + 1] == '1');
+    if (!escape) {
+      out += escaped[i];
+      continue;
+    }
+    out += escaped[i + 1] == '1' ? '/' : '~';
+    ++i;
+  }
+  return out;
+}
+
+}  // namespace
 
 StringsFile::StringsFile(const std::filesystem::path& item_dir, std::vector<Problem>& problems) {
   const auto path = item_dir / "_strings.json";
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return;
+  if (!entry_exists(path)) return;
   try {
     doc_ = read_json_file(path);
     if (!doc_.is_object()) {
@@ -26,10 +45,8 @@ std::optional<std::string> StringsFile::value(const std::string& param) const {
   size_t start = 0;
   while (true) {
     const size_t slash = param.find('/', start);
-    std::string token = param.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    // JSON pointer unescaping: ~1 -> "/", then ~0 -> "~".
-    for (size_t p = 0; (p = token.find("~1", p)) != std::string::npos; ++p) token.replace(p, 2, "/");
-    for (size_t p = 0; (p = token.find("~0", p)) != std::string::npos; ++p) token.replace(p, 2, "~");
+    const std::string token = unescape_pointer_token(std::string_view(param).substr(
+        start, slash == std::string::npos ? std::string::npos : slash - start));
     if (!node->is_object()) return std::nullopt;
     const auto it = node->find(token);
     if (it == node->end()) return std::nullopt;

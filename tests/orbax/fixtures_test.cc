@@ -455,3 +455,30 @@ TEST_CASE("params whose names extend each other: each key goes to the longest pa
     check_item(cp.items.at(0), item);
   }
 }
+
+TEST_CASE("dangling symbolic links in place of metadata files are reported, not taken for absent") {
+  TempDir tmp;
+  CheckpointSpec step;
+  step.items.push_back(rich_item("state"));
+  write_checkpoint(tmp.path() / "1", step);
+  const fs::path item = tmp.path() / "1" / "state";
+  fs::remove(item / "_sharding");
+  fs::create_symlink(tmp.path() / "gone", item / "_sharding");
+  {
+    const auto cp = read_one(tmp.path());
+    const auto& read = cp.items.at(0);
+    REQUIRE_FALSE(read.error);
+    bool named = false;
+    for (const auto& p : read.problems)
+      named = named || (p.file == (item / "_sharding").string() &&
+                        p.message.find("dangling symbolic link") != std::string::npos);
+    CHECK(named);
+  }
+  fs::remove(item / "_METADATA");
+  fs::create_symlink("missing_METADATA", item / "_METADATA");
+  const auto cp = read_one(tmp.path());
+  const auto& read = cp.items.at(0);
+  REQUIRE(read.error);
+  CHECK(read.error->find((item / "_METADATA").string()) != std::string::npos);
+  CHECK(read.error->find("dangling symbolic link") != std::string::npos);
+}
