@@ -12,10 +12,13 @@
 #include <chrono>
 #include <exception>
 #include <map>
+#include <mutex>
 #include <new>
 #include <optional>
 #include <set>
 #include <thread>
+
+#include <mutex>
 
 #include "bounded_queue.h"
 #include "ckptcat/error.h"
@@ -31,6 +34,7 @@ struct Message {
   enum class Kind { kUnchanged, kRead, kFailed, kReaderFinished };
   Kind kind = Kind::kReaderFinished;
   size_t index = 0;  // into the discovered locations
+  unsigned reader = 0;  // the thread that read it
   std::string fingerprint;
   std::optional<CheckpointMetadata> checkpoint;
   std::string error_file;
@@ -112,10 +116,20 @@ ImportSummary Importer::run(const std::vector<fs::path>& paths) {
   import_detail::BoundedQueue<Message> queue(2 * jobs);
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
-  auto read_one = [&](orbax::Reader& reader, size_t index) {
+  // Stored messages go back to the reader that built them, to be freed there:
+  // glibc's malloc recycles memory fastest in the thread that allocated it, and
+  // a writer freeing a reader's thousands of small objects per checkpoint made
+  // both threads contend for the reader's arena.
+  struct Spent {
+    std::mutex mutex;
+    std::vector<Message> messages;
+  };
+  std::vector<Spent> spent(jobs);
+  auto read_one = [&](orbax::Reader& reader, unsigned reader_index, size_t index) {
     const auto& loc = locations[index];
     Message m;
     m.index = index;
+    m.reader = reader_index;
     try {
       m.fingerprint = orbax::fingerprint(loc);
       const auto it = stored.find(loc.directory.string());
@@ -149,9 +163,17 @@ ImportSummary Importer::run(const std::vector<fs::path>& paths) {
   };
   std::vector<std::thread> readers;
   for (unsigned j = 0; j < jobs; ++j)
-    readers.emplace_back([&] {
+    readers.emplace_back([&, j] {
       orbax::Reader reader(options_.read);  // one per thread: it remembers parses
-      for (size_t i; !stop && (i = next++) < locations.size();) queue.push(read_one(reader, i));
+      std::vector<Message> to_free;
+      for (size_t i; !stop && (i = next++) < locations.size();) {
+        {
+          std::lock_guard lock(spent[j].mutex);
+          to_free.swap(spent[j].messages);
+        }
+        to_free.clear();
+        queue.push(read_one(reader, j, i));
+      }
       queue.push(Message{});
     });
 
@@ -219,6 +241,8 @@ ImportSummary Importer::run(const std::vector<fs::path>& paths) {
       failure = std::current_exception();
       stop = true;
     }
+    std::lock_guard lock(spent[m->reader].mutex);
+    spent[m->reader].messages.push_back(std::move(*m));
   }
   for (auto& t : readers) t.join();
   if (failure) std::rethrow_exception(failure);
