@@ -43,6 +43,15 @@ std::pair<const std::string*, const std::string*> metadata_name_directory(const 
 }
 
 // Orbax treats "cpu:0" and "TFRT_CPU_0" as equal; storage must not.
+// The typed object's name and directory where they differ from the leaf name
+// and the item directory (leaf_extras keeps them then), else null.
+std::pair<const std::string*, const std::string*> differing_name_directory(const Leaf& leaf,
+                                                                          const ItemMetadata& item) {
+  const auto [name, directory] = metadata_name_directory(leaf);
+  return {name && *name != leaf.name ? name : nullptr,
+          directory && *directory != item.directory ? directory : nullptr};
+}
+
 bool exactly_equal(const ShardingMetadata& a, const ShardingMetadata& b) {
   if (a.index() != b.index()) return false;
   if (const auto* single = std::get_if<SingleDeviceShardingMetadata>(&a))
@@ -80,13 +89,11 @@ CheckpointWriter::CheckpointWriter(SQLite::Database& db, Interner& interner)
       insert_problem_(db,
                       "INSERT INTO problems(checkpoint_id, item_id, severity, file, message) "
                       "VALUES (?1, ?2, ?3, ?4, ?5)"),
-      insert_leaf_(db,
-                   "INSERT INTO leaves(item_id, ord, key_path_id, spec_id, stored_chunks, "
-                   "stored_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
       insert_extra_(db,
                     "INSERT INTO leaf_extras(item_id, ord, sharding_raw, random_key_impl, "
                     "string_value, inline_shape_id, inline_dtype_id, error, meta_name, "
-                    "meta_directory) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)") {}
+                    "meta_directory) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+      leaf_rows_(db) {}
 
 int64_t CheckpointWriter::root(const std::string& path) {
   int64_t id = 0;
@@ -189,11 +196,15 @@ CheckpointWriter::ItemTotals CheckpointWriter::write_item(int64_t checkpoint_id,
   write_problems(checkpoint_id, item_id, item.problems);
 
   ItemTotals totals;
+  std::vector<size_t> with_extras;
   for (size_t i = 0; i < item.leaves.size(); ++i) {
     const Leaf& leaf = item.leaves[i];
-    write_leaf(item_id, static_cast<int64_t>(i), item, leaf);
+    if (write_leaf(item_id, static_cast<int64_t>(i), item, leaf)) with_extras.push_back(i);
     if (leaf.stored) totals.stored_bytes += leaf.stored->bytes;
   }
+  leaf_rows_.flush();
+  for (const size_t i : with_extras)
+    write_extras(item_id, static_cast<int64_t>(i), item, item.leaves[i]);
   totals.leaves = item.leaves.size();
   update_item_totals_.bind(1, item_id);
   update_item_totals_.bind(2, static_cast<int64_t>(totals.leaves));
@@ -202,7 +213,7 @@ CheckpointWriter::ItemTotals CheckpointWriter::write_item(int64_t checkpoint_id,
   return totals;
 }
 
-void CheckpointWriter::write_leaf(int64_t item_id, int64_t ord, const ItemMetadata& item,
+bool CheckpointWriter::write_leaf(int64_t item_id, int64_t ord, const ItemMetadata& item,
                                   const Leaf& leaf) {
   LeafSpecKey spec;
   spec.value_type_id = interner_.value_type(leaf.value_type);
@@ -211,11 +222,11 @@ void CheckpointWriter::write_leaf(int64_t item_id, int64_t ord, const ItemMetada
   spec.metadata_index = leaf.metadata.index();
 
   const ShardingMetadata* string_parse = nullptr;
-  const std::string* sharding_raw = nullptr;
+  bool sharding_raw = false;
   if (leaf.sharding_string) {
     const InternedShardingString& interned = interner_.sharding_string(*leaf.sharding_string);
     if (interned.id) spec.sharding_id = *interned.id;
-    else sharding_raw = &*leaf.sharding_string;
+    else sharding_raw = true;
     string_parse = interned.parsed.get();
   }
   if (const auto* array = metadata_as<ArrayMetadata>(leaf)) {
@@ -232,38 +243,32 @@ void CheckpointWriter::write_leaf(int64_t item_id, int64_t ord, const ItemMetada
     if (scalar->dtype) spec.dtype_id = interner_.dtype(*scalar->dtype);
   }
 
-  auto& q = insert_leaf_;
-  q.bind(1, item_id);
-  q.bind(2, ord);
-  q.bind(3, interner_.key_path(leaf.key_path, leaf.name));
-  q.bind(4, interner_.leaf_spec(spec));
-  if (leaf.stored) {
-    q.bind(5, static_cast<int64_t>(leaf.stored->chunk_count));
-    q.bind(6, static_cast<int64_t>(leaf.stored->bytes));
-  } else {
-    q.bind(5);
-    q.bind(6);
-  }
-  run(q);
+  leaf_rows_.add({item_id, ord, interner_.key_path(leaf.key_path, leaf.name),
+                  interner_.leaf_spec(spec), leaf.stored});
 
-  const auto [meta_name, meta_directory] = metadata_name_directory(leaf);
-  const bool name_differs = meta_name && *meta_name != leaf.name;
-  const bool directory_differs = meta_directory && *meta_directory != item.directory;
-  if (!sharding_raw && !leaf.random_key_impl && !leaf.string_value && !leaf.inline_shape &&
-      !leaf.inline_dtype && !leaf.error && !name_differs && !directory_differs)
-    return;
+  const auto [other_name, other_directory] = differing_name_directory(leaf, item);
+  return sharding_raw || leaf.random_key_impl || leaf.string_value || leaf.inline_shape ||
+         leaf.inline_dtype || leaf.error || other_name || other_directory;
+}
+
+void CheckpointWriter::write_extras(int64_t item_id, int64_t ord, const ItemMetadata& item,
+                                    const Leaf& leaf) {
+  // A string the interner could not normalize is kept verbatim (a cache hit now).
+  const bool sharding_raw =
+      leaf.sharding_string && !interner_.sharding_string(*leaf.sharding_string).id;
+  const auto [other_name, other_directory] = differing_name_directory(leaf, item);
   auto& x = insert_extra_;
   x.bind(1, item_id);
   x.bind(2, ord);
   for (int column = 3; column <= 10; ++column) x.bind(column);
-  if (sharding_raw) x.bind(3, *sharding_raw);
+  if (sharding_raw) x.bind(3, *leaf.sharding_string);
   bind_optional(x, 4, leaf.random_key_impl);
   bind_optional(x, 5, leaf.string_value);
   if (leaf.inline_shape) x.bind(6, interner_.shape(*leaf.inline_shape));
   if (leaf.inline_dtype) x.bind(7, interner_.dtype(*leaf.inline_dtype));
   bind_optional(x, 8, leaf.error);
-  if (name_differs) x.bind(9, *meta_name);
-  if (directory_differs) x.bind(10, *meta_directory);
+  if (other_name) x.bind(9, *other_name);
+  if (other_directory) x.bind(10, *other_directory);
   run(x);
 }
 

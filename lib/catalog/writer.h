@@ -10,6 +10,7 @@
 
 #include "ckptcat/checkpoint.h"
 #include "interner.h"
+#include "leaf_rows.h"
 
 namespace ckptcat::catalog_detail {
 
@@ -30,7 +31,10 @@ class CheckpointWriter {
     uint64_t stored_bytes = 0;
   };
   ItemTotals write_item(int64_t checkpoint_id, int64_t ord, const ItemMetadata& item);
-  void write_leaf(int64_t item_id, int64_t ord, const ItemMetadata& item, const Leaf& leaf);
+  // Adds the leaf's `leaves` row; true when it also needs a leaf_extras row
+  // (written by write_extras once the rows are flushed: it references them).
+  bool write_leaf(int64_t item_id, int64_t ord, const ItemMetadata& item, const Leaf& leaf);
+  void write_extras(int64_t item_id, int64_t ord, const ItemMetadata& item, const Leaf& leaf);
   void write_problems(int64_t checkpoint_id, int64_t item_id, const std::vector<Problem>& problems);
   int64_t root(const std::string& path);
 
@@ -38,7 +42,8 @@ class CheckpointWriter {
   Interner& interner_;
   SQLite::Statement select_root_, insert_root_, insert_checkpoint_, insert_handler_,
       insert_item_, update_item_totals_, update_checkpoint_totals_, insert_problem_,
-      insert_leaf_, insert_extra_;
+      insert_extra_;
+  LeafRows leaf_rows_;
 };
 
 }  // namespace ckptcat::catalog_detail

@@ -112,6 +112,31 @@ TEST_CASE("a checkpoint with every leaf kind and field round-trips") {
   CHECK(catalog.verify().empty());
 }
 
+TEST_CASE("items of many leaves: rows written in batches, extras after their rows") {
+  // The writer inserts `leaves` rows 64 to a statement (leaf_rows.h) and the
+  // leaf_extras rows, which reference them, once an item's rows are written.
+  Catalog catalog(":memory:");
+  auto original = sample_checkpoint("/runs/exp/300", 300);
+  auto& leaves = original.items[2].leaves;
+  const auto kinds = leaves;  // every kind of leaf, extras included, repeated below
+  for (int copy = 0; leaves.size() < 64 * 3 + 5; ++copy)
+    for (auto leaf : kinds) {
+      const std::string old_name = leaf.name;
+      leaf.key_path.push_back(KeyPathElement{"copy" + std::to_string(copy), KeyType::kDict});
+      leaf.name = param_name(leaf.key_path);
+      std::visit(
+          [&](auto& m) {  // typed objects named differently on purpose keep their name
+            if constexpr (!std::is_same_v<std::decay_t<decltype(m)>, std::monostate>)
+              if (m.name == old_name) m.name = leaf.name;
+          },
+          leaf.metadata);
+      leaves.push_back(std::move(leaf));
+    }
+  REQUIRE(catalog.ingest(original, "fp").leaf_count == leaves.size());
+  check_same(original, *catalog.load_checkpoint("/runs/exp/300"));
+  CHECK(catalog.verify().empty());
+}
+
 TEST_CASE("leaf_metadata rebuilds every sharding string byte for byte") {
   Catalog catalog(":memory:");
   const auto original = sample_checkpoint("/runs/exp/1", 1);
