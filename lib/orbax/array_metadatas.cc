@@ -49,7 +49,10 @@ ArrayWriteMap parse_process_file(const std::string& text, const std::string& fil
 
 }  // namespace
 
-ArrayMetadatas read_array_metadatas(const fs::path& item_dir, TextMemo<ArrayWriteMap>* memo) {
+ArrayMetadatas read_array_metadatas(const fs::path& item_dir, TextMemo<ArrayWriteMap>* memo,
+                                    std::string* buffer) {
+  std::string own_buffer;
+  std::string& text = buffer ? *buffer : own_buffer;
   ArrayMetadatas out;
   const auto dir = item_dir / "array_metadatas";
   std::error_code ec;
@@ -77,7 +80,7 @@ ArrayMetadatas read_array_metadatas(const fs::path& item_dir, TextMemo<ArrayWrit
   for (const auto& [index, path] : files) {
     std::shared_ptr<const ArrayWriteMap> entries;
     try {
-      const std::string text = read_file_bounded(path);
+      read_file_bounded(path, text);
       const std::string file = path.string();  // clang 14 cannot capture a structured binding
       const auto parse = [&] { return parse_process_file(text, file); };
       entries = memo ? memo->get(text, parse) : std::make_shared<const ArrayWriteMap>(parse());

@@ -32,7 +32,9 @@ struct ArrayMetadatas {
 // Reads every <item>/array_metadatas/process_<decimal> file. Missing folder:
 // empty result, no problem (Orbax does not need it).
 // With a memo, a process file whose text was parsed before is not parsed again.
+// `buffer`, when given, receives each file's text (json_file.h read_file_bounded).
 ArrayMetadatas read_array_metadatas(const std::filesystem::path& item_dir,
-                                    TextMemo<ArrayWriteMap>* memo = nullptr);
+                                    TextMemo<ArrayWriteMap>* memo = nullptr,
+                                    std::string* buffer = nullptr);
 
 }  // namespace ckptcat::orbax

@@ -83,13 +83,18 @@ class OcdbtStore final : public ArrayStoreReader {
       if (!owner->is_metadata) {
         ++param.size.chunk_count;
         param.size.bytes += entry.value_size;
-      } else if (!param.metadata) {  // the first entry wins
+      } else if (!param.has_metadata) {  // the first entry wins
+        param.has_metadata = true;
+        param.metadata_size = entry.value_size;
         // An inline value is only valid during the visit: keep its bytes now,
         // so metadata() needs no second B+tree walk per leaf.
-        param.metadata = entry;
-        param.metadata->inline_value = {};
-        if (entry.location.is_inline && entry.value_size <= kMaxJsonFileBytes)
-          param.inline_bytes = std::string(entry.inline_value);
+        if (entry.value_size > kMaxJsonFileBytes) return true;  // refused by metadata()
+        if (entry.location.is_inline) {
+          param.metadata_text = std::string(entry.inline_value);
+        } else {
+          param.stored_elsewhere = entry;
+          param.stored_elsewhere->inline_value = {};
+        }
       }
       return true;
     });
@@ -97,13 +102,14 @@ class OcdbtStore final : public ArrayStoreReader {
   ArrayStore kind() const override {
     return db_.fallback() ? ArrayStore::kOcdbtFallback : ArrayStore::kOcdbt;
   }
-  std::optional<std::string> metadata(const std::string& name) override {
+  const std::string* metadata(const std::string& name) override {
     const Param* param = find(name);
-    if (!param || !param->metadata) return std::nullopt;
-    if (param->metadata->value_size > kMaxJsonFileBytes)
+    if (!param || !param->has_metadata) return nullptr;
+    if (param->metadata_size > kMaxJsonFileBytes)
       throw Error(Error::Code::kInvalid, "zarr metadata value too large", metadata_location(name));
-    if (param->inline_bytes) return param->inline_bytes;
-    return db_.read(*param->metadata);
+    if (!param->stored_elsewhere) return &param->metadata_text;
+    read_buffer_ = db_.read(*param->stored_elsewhere);
+    return &read_buffer_;
   }
   StoredSize stored_size(const std::string& name) override {
     const Param* param = find(name);
@@ -137,8 +143,10 @@ class OcdbtStore final : public ArrayStoreReader {
   }
 
   struct Param {
-    std::optional<ocdbt::KeyEntry> metadata;  // inline_value cleared: dangles after the visit
-    std::optional<std::string> inline_bytes;  // the value, when stored inline
+    bool has_metadata = false;
+    uint64_t metadata_size = 0;
+    std::string metadata_text;                        // an inline value's bytes
+    std::optional<ocdbt::KeyEntry> stored_elsewhere;  // else where to read it from
     StoredSize size;
   };
   const Param* find(const std::string& name) const {
@@ -150,17 +158,18 @@ class OcdbtStore final : public ArrayStoreReader {
   bool zarr3_;
   std::shared_ptr<const ParamIndex> index_;
   std::vector<Param> params_;  // by position in index_
+  std::string read_buffer_;    // the last value read from a data file
 };
 
 class FileStore final : public ArrayStoreReader {
  public:
   FileStore(fs::path item_dir, bool zarr3) : item_dir_(std::move(item_dir)), zarr3_(zarr3) {}
   ArrayStore kind() const override { return ArrayStore::kFiles; }
-  std::optional<std::string> metadata(const std::string& param) override {
+  const std::string* metadata(const std::string& param) override {
     const auto path = param_dir(param) / metadata_key(zarr3_);
-    std::error_code ec;
-    if (!fs::exists(path, ec)) return std::nullopt;
-    return read_file_bounded(path);
+    if (!entry_exists(path)) return nullptr;
+    read_file_bounded(path, text_);
+    return &text_;
   }
   StoredSize stored_size(const std::string& param) override {
     StoredSize size;
@@ -188,6 +197,7 @@ class FileStore final : public ArrayStoreReader {
   }
   fs::path item_dir_;
   bool zarr3_;
+  std::string text_;  // the last metadata file read
 };
 
 bool has_ocdbt_files(const fs::path& item_dir) {

@@ -42,8 +42,9 @@ class ArrayStoreReader {
  public:
   virtual ~ArrayStoreReader() = default;
   virtual ArrayStore kind() const = 0;
-  // The zarr metadata text of `param`, nullopt when absent. Throws Error.
-  virtual std::optional<std::string> metadata(const std::string& param) = 0;
+  // The zarr metadata text of `param`, null when absent. Throws Error.
+  // The text stays valid until the next call.
+  virtual const std::string* metadata(const std::string& param) = 0;
   // Chunk values stored for `param` (0 chunks when none).
   virtual StoredSize stored_size(const std::string& param) = 0;
   // Where `param`'s metadata is looked up, for messages.

@@ -70,7 +70,7 @@ std::shared_ptr<const ZarrArray> zarr_of(const std::string& name, ArrayStoreRead
     return nullptr;
   }
   try {
-    const auto text = store->metadata(name);
+    const std::string* text = store->metadata(name);
     if (!text) {
       leaf.error = "zarr metadata missing: " + store->metadata_location(name);
       return nullptr;
@@ -129,7 +129,8 @@ class PyTreeReader {
   void from_tree_metadata(const fs::path& metadata_file) {
     std::shared_ptr<const ParsedTree> parsed;
     try {
-      const std::string text = read_file_bounded(metadata_file);
+      std::string& text = cache_.file_text;
+      read_file_bounded(metadata_file, text);
       parsed = cache_.trees.get(text, [&] { return parse_tree(text, metadata_file.string()); });
     } catch (const Error& e) {
       item_.error = where(e, metadata_file.string());
@@ -142,10 +143,10 @@ class PyTreeReader {
                                 std::to_string(tree.dropped_prefix_entries) +
                                     " entries dropped: strict prefixes of other entries "
                                     "(left by a partial save)"});
-    const auto sharding_file = read_sharding_file(dir_, parsed->names, &parsed->shardings);
+    const auto sharding_file = read_sharding_file(dir_, parsed->names, &parsed->shardings, &cache_.file_text);
     const ShardingFile& sharding = *sharding_file;
     append(item_.problems, sharding.problems);
-    const ArrayMetadatas array_metadatas = read_array_metadatas(dir_, &cache_.array_metadatas);
+    const ArrayMetadatas array_metadatas = read_array_metadatas(dir_, &cache_.array_metadatas, &cache_.file_text);
     append(item_.problems, array_metadatas.problems);
     std::optional<StringsFile> strings;
     if (parsed->needs_store) open_store(tree.flags.use_ocdbt, tree.flags.use_zarr3, parsed->params);

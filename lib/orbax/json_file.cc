@@ -1,8 +1,13 @@
 // Bounded JSON file reading (see json_file.h).
 #include "json_file.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
-#include <fstream>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <unordered_map>
@@ -107,6 +112,15 @@ std::optional<double> sentinel_value(const std::string& s) {
 }
 
 struct DepthExceeded {};
+
+// Closes a descriptor when it goes out of scope.
+struct OpenFile {
+  explicit OpenFile(int descriptor) : fd(descriptor) {}
+  OpenFile(const OpenFile&) = delete;
+  OpenFile& operator=(const OpenFile&) = delete;
+  ~OpenFile() { ::close(fd); }
+  int fd;
+};
 
 // Builds the document from nlohmann's SAX events, like its own DOM builder
 // but with the nesting depth capped, the sentinel strings turned back into
@@ -233,10 +247,15 @@ bool entry_exists(const fs::path& path) {
   return fs::exists(fs::symlink_status(path, ec));
 }
 
-std::string read_file_bounded(const fs::path& file, uint64_t max_bytes) {
-  std::error_code ec;
-  const auto status = fs::status(file, ec);
-  if (ec || !fs::exists(status)) {
+void read_file_bounded(const fs::path& file, std::string& out, uint64_t max_bytes) {
+  // O_NONBLOCK: opening a FIFO planted in a checkpoint must not hang the reader
+  // (regular files ignore the flag).
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    const int error = errno;
+    if (error != ENOENT && error != ENOTDIR)
+      throw Error(Error::Code::kIO, std::string("cannot open: ") + std::strerror(error),
+                  file.string());
     std::error_code link_ec;
     if (fs::is_symlink(fs::symlink_status(file, link_ec)))
       throw Error(Error::Code::kNotFound,
@@ -245,21 +264,30 @@ std::string read_file_bounded(const fs::path& file, uint64_t max_bytes) {
                   file.string());
     throw Error(Error::Code::kNotFound, "file not found", file.string());
   }
-  if (!fs::is_regular_file(status))
-    throw Error(Error::Code::kInvalid, "not a regular file", file.string());
-  const auto size = fs::file_size(file, ec);
-  if (ec) throw Error(Error::Code::kIO, "cannot stat: " + ec.message(), file.string());
+  const OpenFile open_file{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0)
+    throw Error(Error::Code::kIO, std::string("cannot stat: ") + std::strerror(errno), file.string());
+  if (!S_ISREG(st.st_mode)) throw Error(Error::Code::kInvalid, "not a regular file", file.string());
+  const auto size = static_cast<uint64_t>(st.st_size);
   if (size > max_bytes)
     throw Error(Error::Code::kInvalid,
                 "file is " + std::to_string(size) + " bytes, over the " +
                     std::to_string(max_bytes) + "-byte limit for metadata files",
                 file.string());
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(Error::Code::kIO, "cannot open", file.string());
-  std::string data(size, '\0');
-  in.read(data.data(), static_cast<std::streamsize>(size));
-  if (static_cast<uint64_t>(in.gcount()) != size)
-    throw Error(Error::Code::kIO, "short read", file.string());
+  out.resize(size);
+  for (uint64_t got = 0; got < size;) {
+    const ssize_t n = ::read(fd, out.data() + got, size - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Error(Error::Code::kIO, std::string("read failed: ") + std::strerror(errno), file.string());
+    if (n == 0) throw Error(Error::Code::kIO, "short read", file.string());
+    got += static_cast<uint64_t>(n);
+  }
+}
+
+std::string read_file_bounded(const fs::path& file, uint64_t max_bytes) {
+  std::string data;
+  read_file_bounded(file, data, max_bytes);
   return data;
 }
 

@@ -37,6 +37,7 @@ struct ParseCache {
   TextMemo<ZarrArray> zarr2{4096, 4 * kMiB};              // .zarray values
   TextMemo<ZarrArray> zarr3{4096, 4 * kMiB};              // zarr.json values
   TextMemo<ShardingMetadata> shardings{4096, 4 * kMiB};   // serialized sharding strings
+  std::string file_text;  // the buffer metadata files are read into (json_file.h)
 };
 
 }  // namespace ckptcat::orbax

@@ -110,13 +110,15 @@ ShardingFile parse_sharding_file(const std::string& text, const std::string& fil
 
 std::shared_ptr<const ShardingFile> read_sharding_file(const std::filesystem::path& item_dir,
                                                        const std::set<std::string>& names,
-                                                       TextMemo<ShardingFile>* memo) {
+                                                       TextMemo<ShardingFile>* memo,
+                                                       std::string* buffer) {
   const auto path = item_dir / "_sharding";
   const std::string file = path.string();
   if (!entry_exists(path)) return std::make_shared<const ShardingFile>();
-  std::string text;
+  std::string own_buffer;
+  std::string& text = buffer ? *buffer : own_buffer;
   try {
-    text = read_file_bounded(path);
+    read_file_bounded(path, text);
   } catch (const Error& e) {
     ShardingFile out;
     out.problems.push_back({Problem::Severity::kError, file, e.message()});

@@ -35,8 +35,10 @@ struct ShardingFile {
 // The result depends on `names` as well as on the text, so a `memo`, when
 // given, must be one used only with these same names (the item reader keeps
 // one per distinct _METADATA). Only results without problems are kept.
+// `buffer`, when given, receives the file's text (json_file.h read_file_bounded).
 std::shared_ptr<const ShardingFile> read_sharding_file(const std::filesystem::path& item_dir,
                                                        const std::set<std::string>& names,
-                                                       TextMemo<ShardingFile>* memo = nullptr);
+                                                       TextMemo<ShardingFile>* memo = nullptr,
+                                                       std::string* buffer = nullptr);
 
 }  // namespace ckptcat::orbax
