@@ -116,16 +116,18 @@ ImportSummary Importer::run(const std::vector<fs::path>& paths) {
   import_detail::BoundedQueue<Message> queue(2 * jobs);
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
-  // Stored messages go back to the reader that built them, to be freed there:
-  // glibc's malloc recycles memory fastest in the thread that allocated it, and
-  // a writer freeing a reader's thousands of small objects per checkpoint made
-  // both threads contend for the reader's arena.
+  // Stored messages go back to the reader that built them, which reads its
+  // next checkpoint over one of them (orbax::Reader reuses its strings and
+  // leaves) and frees the rest: glibc's malloc recycles memory fastest in the
+  // thread that allocated it, and a writer freeing a reader's thousands of
+  // small objects per checkpoint made both threads contend for its arena.
   struct Spent {
     std::mutex mutex;
     std::vector<Message> messages;
   };
   std::vector<Spent> spent(jobs);
-  auto read_one = [&](orbax::Reader& reader, unsigned reader_index, size_t index) {
+  auto read_one = [&](orbax::Reader& reader, unsigned reader_index, size_t index,
+                      CheckpointMetadata& spare) {
     const auto& loc = locations[index];
     Message m;
     m.index = index;
@@ -136,8 +138,12 @@ ImportSummary Importer::run(const std::vector<fs::path>& paths) {
       if (!options_.force && it != stored.end() && it->second == m.fingerprint) {
         m.kind = Message::Kind::kUnchanged;
       } else {
-        m.checkpoint = options_.reader ? options_.reader(loc)
-                                       : reader.read_checkpoint(loc);
+        if (options_.reader) {
+          m.checkpoint = options_.reader(loc);
+        } else {
+          reader.read_checkpoint(loc, spare);
+          m.checkpoint = std::move(spare);
+        }
         m.kind = Message::Kind::kRead;
       }
     } catch (const Error& e) {
@@ -165,14 +171,17 @@ ImportSummary Importer::run(const std::vector<fs::path>& paths) {
   for (unsigned j = 0; j < jobs; ++j)
     readers.emplace_back([&, j] {
       orbax::Reader reader(options_.read);  // one per thread: it remembers parses
-      std::vector<Message> to_free;
+      std::vector<Message> returned;
+      CheckpointMetadata spare;
       for (size_t i; !stop && (i = next++) < locations.size();) {
         {
           std::lock_guard lock(spent[j].mutex);
-          to_free.swap(spent[j].messages);
+          returned.swap(spent[j].messages);
         }
-        to_free.clear();
-        queue.push(read_one(reader, j, i));
+        for (auto& r : returned)
+          if (r.checkpoint) spare = std::move(*r.checkpoint);
+        returned.clear();
+        queue.push(read_one(reader, j, i, spare));
       }
       queue.push(Message{});
     });

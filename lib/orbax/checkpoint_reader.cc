@@ -33,8 +33,30 @@ CheckpointMetadata read_checkpoint(const CheckpointLocation& location, const Rea
   return Reader(options).read_checkpoint(location);
 }
 
+namespace {
+
+// The item of `spare` named `name` (else any, else a new one), taken out.
+ItemMetadata take_spare(std::vector<ItemMetadata>& spare, const std::string& name) {
+  if (spare.empty()) return {};
+  auto it = std::find_if(spare.begin(), spare.end(),
+                         [&](const ItemMetadata& item) { return item.name == name; });
+  if (it == spare.end()) it = spare.end() - 1;
+  ItemMetadata item = std::move(*it);
+  spare.erase(it);
+  return item;
+}
+
+}  // namespace
+
 CheckpointMetadata Reader::read_checkpoint(const CheckpointLocation& location) {
   CheckpointMetadata m;
+  read_checkpoint(location, m);
+  return m;
+}
+
+void Reader::read_checkpoint(const CheckpointLocation& location, CheckpointMetadata& m) {
+  std::vector<ItemMetadata> spare = std::move(m.items);
+  m = CheckpointMetadata{};
   const fs::path dir = fs::absolute(location.directory).lexically_normal();
   m.directory = dir.string();
   m.root = location.root.string();
@@ -48,7 +70,7 @@ CheckpointMetadata Reader::read_checkpoint(const CheckpointLocation& location) {
   const FolderListing listing = list_folder(dir, ec);
   if (ec) {
     m.problems.push_back({Problem::Severity::kError, dir.string(), "cannot list folder: " + ec.message()});
-    return m;
+    return;
   }
   m.layout_version = listing.has("orbax.checkpoint") ? 1 : 0;
   m.commit_marker = listing.has("commit_success.txt");
@@ -68,9 +90,14 @@ CheckpointMetadata Reader::read_checkpoint(const CheckpointLocation& location) {
     return it == map.end() ? std::nullopt : it->second;
   };
 
+  auto add_item = [&](const fs::path& item_dir, const std::string& name) -> const ItemMetadata& {
+    m.items.push_back(take_spare(spare, name));
+    read_item(item_dir, name, handler_of(name), m.items.back());
+    return m.items.back();
+  };
   if (m.direct) {
-    m.items.push_back(read_item(dir, "", handler_of("")));
-    return m;
+    add_item(dir, "");
+    return;
   }
   for (const auto& name : listing.folders) {
     if (location.only_item && name != *location.only_item) continue;
@@ -79,8 +106,7 @@ CheckpointMetadata Reader::read_checkpoint(const CheckpointLocation& location) {
                             "unfinished item not read: " + reason});
       continue;
     }
-    m.items.push_back(read_item(dir / name, name, handler_of(name)));
-    const auto& item = m.items.back();
+    const auto& item = add_item(dir / name, name);
     if (name == "metrics" && item.kind == ItemKind::kJson && item.json_content) {
       try {
         m.step_metadata.metrics = to_python_json(parse_json(*item.json_content, item.directory));
@@ -90,7 +116,6 @@ CheckpointMetadata Reader::read_checkpoint(const CheckpointLocation& location) {
   }
   std::sort(m.items.begin(), m.items.end(),
             [](const ItemMetadata& a, const ItemMetadata& b) { return a.name < b.name; });
-  return m;
 }
 
 RootMetadata read_root_metadata(const fs::path& root) {

@@ -88,8 +88,11 @@ std::shared_ptr<const ZarrArray> zarr_of(const std::string& name, ArrayStoreRead
 
 class PyTreeReader {
  public:
-  PyTreeReader(ItemMetadata& item, const ReadOptions& options, ParseCache& cache)
-      : item_(item), dir_(item.directory), options_(options), cache_(cache) {}
+  // `spare_leaves`: leaves of an earlier result to write over (see from_tree_metadata).
+  PyTreeReader(ItemMetadata& item, const ReadOptions& options, ParseCache& cache,
+               std::vector<Leaf> spare_leaves)
+      : item_(item), dir_(item.directory), options_(options), cache_(cache),
+        spare_leaves_(std::move(spare_leaves)) {}
 
   void read() {
     const auto metadata_file = dir_ / "_METADATA";
@@ -152,10 +155,14 @@ class PyTreeReader {
     if (parsed->needs_store) open_store(tree.flags.use_ocdbt, tree.flags.use_zarr3, parsed->params);
     else if (msgpack_ok_) item_.array_store = ArrayStore::kMsgpack;
 
-    item_.leaves.reserve(tree.entries.size());
+    // Every leaf is written over a spare one when there is one: assigning into
+    // its strings and vectors keeps their memory, so reading steps that look
+    // alike allocates almost nothing. Each field is assigned, none left over.
+    item_.leaves = std::move(spare_leaves_);
+    item_.leaves.resize(tree.entries.size());
     for (size_t i = 0; i < tree.entries.size(); ++i) {
       const TreeEntry& e = tree.entries[i];
-      Leaf leaf;
+      Leaf& leaf = item_.leaves[i];
       leaf.key_path = e.key_path;
       leaf.name = parsed->entry_names[i];
       leaf.value_type = e.value_type;
@@ -163,43 +170,64 @@ class PyTreeReader {
       leaf.kind = leaf_kind(e.value_type, e.skip_deserialize);
       if (const auto it = sharding.by_name.find(leaf.name); it != sharding.by_name.end())
         leaf.sharding_string = it->second;
+      else
+        leaf.sharding_string.reset();
+      leaf.stored.reset();
       if (const auto it = array_metadatas.by_name->find(leaf.name);
           it != array_metadatas.by_name->end())
         leaf.random_key_impl = it->second.random_key_impl;
+      else
+        leaf.random_key_impl.reset();
+      leaf.string_value.reset();
+      leaf.inline_shape.reset();
+      leaf.inline_dtype.reset();
+      leaf.error.reset();
       switch (leaf.kind) {
         case LeafKind::kArray: array_leaf(leaf, e.write_shape, tree.flags.use_zarr3); break;
         case LeafKind::kScalar: {
-          ScalarMetadata scalar{leaf.name, dir_.string(), std::nullopt};
+          auto& scalar = named_metadata<ScalarMetadata>(leaf);
           if (auto z = zarr_of(leaf.name, store_.get(), tree.flags.use_zarr3, store_problem_, cache_, leaf))
             scalar.dtype = z->dtype;
-          leaf.metadata = std::move(scalar);
+          else
+            scalar.dtype.reset();
           add_stored_size(leaf);
           break;
         }
         case LeafKind::kString:
-          leaf.metadata = StringMetadata{leaf.name, dir_.string()};
+          named_metadata<StringMetadata>(leaf);
           if (options_.string_values) {
             if (!strings) strings.emplace(dir_, item_.problems);
             leaf.string_value = strings->value(leaf.name);
           }
           break;
         case LeafKind::kBare:
-          leaf.metadata = BareMetadata{leaf.name, dir_.string()};
+          named_metadata<BareMetadata>(leaf);
           bare_leaf(leaf);
           break;
         case LeafKind::kEmpty:
         case LeafKind::kOther:
+          leaf.metadata = std::monostate{};
           break;
       }
-      item_.leaves.push_back(std::move(leaf));
     }
   }
 
+  // The leaf's typed object of type T (the one it holds, reused, or a new
+  // one), with its name and directory set; its other fields are the caller's.
+  template <typename T>
+  T& named_metadata(Leaf& leaf) {
+    T* m = std::get_if<T>(&leaf.metadata);
+    if (!m) m = &leaf.metadata.template emplace<T>();
+    m->name = leaf.name;
+    m->directory = item_.directory;
+    return *m;
+  }
+
   void array_leaf(Leaf& leaf, const std::optional<Shape>& write_shape, bool zarr3) {
-    ArrayMetadata array;
-    array.name = leaf.name;
-    array.directory = dir_.string();
-    array.storage = StorageMetadata{std::nullopt, write_shape};
+    auto& array = named_metadata<ArrayMetadata>(leaf);
+    if (!array.storage) array.storage.emplace();
+    array.storage->write_shape = write_shape;
+    array.sharding.reset();
     if (leaf.sharding_string && !leaf.sharding_string->empty()) {
       try {
         // Big trees repeat a few sharding strings: parse each once.
@@ -215,8 +243,11 @@ class PyTreeReader {
       array.shape = z->shape;
       array.dtype = z->dtype;
       array.storage->chunk_shape = z->chunk_shape;
+    } else {
+      array.shape.reset();
+      array.dtype.reset();
+      array.storage->chunk_shape.reset();
     }
-    leaf.metadata = std::move(array);
     add_stored_size(leaf);
   }
 
@@ -304,6 +335,7 @@ class PyTreeReader {
   fs::path dir_;
   const ReadOptions& options_;
   ParseCache& cache_;
+  std::vector<Leaf> spare_leaves_;
   std::vector<LegacyLeaf> legacy_;               // msgpack leaves in file order
   std::map<std::string, size_t> legacy_index_;  // param name -> index in legacy_
   bool msgpack_ok_ = false;
@@ -346,8 +378,16 @@ ItemMetadata read_item(const fs::path& item_dir, const std::string& name,
 
 ItemMetadata Reader::read_item(const fs::path& item_dir, const std::string& name,
                                const std::optional<std::string>& handler) {
-  const ReadOptions& options = options_;
   ItemMetadata item;
+  read_item(item_dir, name, handler, item);
+  return item;
+}
+
+void Reader::read_item(const fs::path& item_dir, const std::string& name,
+                       const std::optional<std::string>& handler, ItemMetadata& into) {
+  std::vector<Leaf> spare_leaves = std::move(into.leaves);
+  into = ItemMetadata{};
+  ItemMetadata& item = into;
   item.name = name;
   item.directory = fs::absolute(item_dir).lexically_normal().string();
   if (!item.directory.empty() && item.directory.back() == '/' && item.directory.size() > 1)
@@ -359,15 +399,15 @@ ItemMetadata Reader::read_item(const fs::path& item_dir, const std::string& name
                       (!is_json_handler(handler) && has_pytree_files(dir));
   if (pytree) {
     item.kind = ItemKind::kPyTree;
-    PyTreeReader(item, options, *cache_).read();
-    return item;
+    PyTreeReader(item, options_, *cache_, std::move(spare_leaves)).read();
+    return;
   }
   const auto json_file = json_item_file(dir, name);
   if (is_json_handler(handler) || json_file) {
     item.kind = ItemKind::kJson;
     if (!json_file) {
       item.error = (dir / "metadata").string() + ": file not found (JSON item)";
-      return item;
+      return;
     }
     try {
       std::string text = read_file_bounded(*json_file);
@@ -376,10 +416,9 @@ ItemMetadata Reader::read_item(const fs::path& item_dir, const std::string& name
     } catch (const Error& e) {
       item.error = where(e, json_file->string());
     }
-    return item;
+    return;
   }
   item.kind = ItemKind::kOther;
-  return item;
 }
 
 }  // namespace ckptcat::orbax

@@ -20,12 +20,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Reads `locations` in order with one Reader and checks each against a fresh read.
+// Reads `locations` in order with one Reader and checks each against a fresh
+// read, both as new results and written over the previous result (whose
+// leaves, items and strings are reused: nothing of it may show through).
 void check_shared_reader_matches_fresh(const std::vector<orbax::CheckpointLocation>& locations) {
-  orbax::Reader reader;
+  orbax::Reader reader, reusing_reader;
+  CheckpointMetadata reused;
   for (const auto& loc : locations) {
     CAPTURE(loc.directory);
-    check_same(orbax::read_checkpoint(loc), reader.read_checkpoint(loc));
+    const auto fresh = orbax::read_checkpoint(loc);
+    check_same(fresh, reader.read_checkpoint(loc));
+    reusing_reader.read_checkpoint(loc, reused);
+    check_same(fresh, reused);
   }
 }
 

@@ -107,10 +107,19 @@ class Reader {
   // Reads one checkpoint: step metadata and every item.
   CheckpointMetadata read_checkpoint(const CheckpointLocation& location);
 
+  // The same into `into`, written over what it holds: pass a result you are
+  // done with, and its strings, vectors and leaves are reused in place (an
+  // item's by the item of the same name), so a loop over steps that look
+  // alike allocates almost nothing. `into` ends up exactly as
+  // read_checkpoint(location) would return it.
+  void read_checkpoint(const CheckpointLocation& location, CheckpointMetadata& into);
+
   // Reads one item folder. `name` is the item name ("" for a direct
   // checkpoint), `handler` its typestr from item_handlers when known.
   ItemMetadata read_item(const std::filesystem::path& item_dir, const std::string& name,
                          const std::optional<std::string>& handler = std::nullopt);
+  void read_item(const std::filesystem::path& item_dir, const std::string& name,
+                 const std::optional<std::string>& handler, ItemMetadata& into);
 
  private:
   ReadOptions options_;
