@@ -19,22 +19,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool is_digits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) if (c < '0' || c > '9') return false;
-  return true;
-}
-
-// digits (sep digits)*
+// digits (sep digits)*, sep "." or "/": one pass, as every key of a store
+// goes through it.
 bool is_index_list(std::string_view s) {
-  size_t start = 0;
-  for (size_t i = 0; i <= s.size(); ++i) {
-    if (i == s.size() || s[i] == '.' || s[i] == '/') {
-      if (!is_digits(s.substr(start, i - start))) return false;
-      start = i + 1;
-    }
+  bool in_number = false;
+  for (const char c : s) {
+    if (c >= '0' && c <= '9') in_number = true;
+    else if ((c == '.' || c == '/') && in_number) in_number = false;
+    else return false;
   }
-  return true;
+  return in_number;
 }
 
 std::string_view metadata_key(bool zarr3) { return zarr3 ? kZarr3MetadataKey : kZarr2MetadataKey; }

@@ -429,10 +429,17 @@ TEST_CASE("chunk keys, through the public reader.h") {
   CHECK(orbax::is_chunk_key("0/1", false));
   CHECK_FALSE(orbax::is_chunk_key(".zarray", false));
   CHECK_FALSE(orbax::is_chunk_key("0.", false));
+  CHECK_FALSE(orbax::is_chunk_key("", false));
+  CHECK_FALSE(orbax::is_chunk_key(".0", false));
+  CHECK_FALSE(orbax::is_chunk_key("0..1", false));
+  CHECK_FALSE(orbax::is_chunk_key("0/.1", false));
+  CHECK_FALSE(orbax::is_chunk_key("1x", false));
   CHECK_FALSE(orbax::is_chunk_key("a/0", false));
   CHECK(orbax::is_chunk_key("c", true));
   CHECK(orbax::is_chunk_key("c/0/1", true));
   CHECK_FALSE(orbax::is_chunk_key("c/", true));
+  CHECK_FALSE(orbax::is_chunk_key("c//0", true));
+  CHECK(orbax::is_chunk_key("c.0.1", true));
   CHECK_FALSE(orbax::is_chunk_key("zarr.json", true));
 }
 
