@@ -18,8 +18,6 @@
 #include <set>
 #include <thread>
 
-#include <mutex>
-
 #include "bounded_queue.h"
 #include "ckptcat/error.h"
 #include "ckptcat/leaf_fields.h"

@@ -27,6 +27,11 @@ template <typename T>
 class TextMemo {
  public:
   TextMemo(size_t max_texts, size_t max_bytes) : max_texts_(max_texts), max_bytes_(max_bytes) {}
+  // Moving keeps the map's nodes, so last_ stays valid; a copy would not.
+  TextMemo(TextMemo&&) noexcept = default;
+  TextMemo& operator=(TextMemo&&) noexcept = default;
+  TextMemo(const TextMemo&) = delete;
+  TextMemo& operator=(const TextMemo&) = delete;
 
   // The parse kept for `text`, or null. The last text found is compared
   // first: consecutive steps repeat it, and comparing a 400 KB _METADATA
