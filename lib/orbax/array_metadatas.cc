@@ -80,10 +80,14 @@ ArrayMetadatas read_array_metadatas(const fs::path& item_dir, TextMemo<ArrayWrit
   for (const auto& [index, path] : files) {
     std::shared_ptr<const ArrayWriteMap> entries;
     try {
-      read_file_bounded(path, text);
       const std::string file = path.string();  // clang 14 cannot capture a structured binding
-      const auto parse = [&] { return parse_process_file(text, file); };
-      entries = memo ? memo->get(text, parse) : std::make_shared<const ArrayWriteMap>(parse());
+      const auto parse = [&](const std::string& t) { return parse_process_file(t, file); };
+      if (memo) {
+        entries = memo->get_file(path, text, parse);
+      } else {
+        read_file_bounded(path, text);
+        entries = std::make_shared<const ArrayWriteMap>(parse(text));
+      }
     } catch (const Error& e) {
       out.problems.push_back({Problem::Severity::kError, path.string(), e.message()});
       continue;

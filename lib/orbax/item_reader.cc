@@ -132,9 +132,9 @@ class PyTreeReader {
   void from_tree_metadata(const fs::path& metadata_file) {
     std::shared_ptr<const ParsedTree> parsed;
     try {
-      std::string& text = cache_.file_text;
-      read_file_bounded(metadata_file, text);
-      parsed = cache_.trees.get(text, [&] { return parse_tree(text, metadata_file.string()); });
+      parsed = cache_.trees.get_file(metadata_file, cache_.file_text, [&](const std::string& text) {
+        return parse_tree(text, metadata_file.string());
+      });
     } catch (const Error& e) {
       item_.error = where(e, metadata_file.string());
       return;

@@ -5,12 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "ckptcat/python_json.h"
@@ -116,9 +118,12 @@ struct DepthExceeded {};
 // Closes a descriptor when it goes out of scope.
 struct OpenFile {
   explicit OpenFile(int descriptor) : fd(descriptor) {}
+  OpenFile(OpenFile&& other) noexcept : fd(std::exchange(other.fd, -1)) {}
   OpenFile(const OpenFile&) = delete;
   OpenFile& operator=(const OpenFile&) = delete;
-  ~OpenFile() { ::close(fd); }
+  ~OpenFile() {
+    if (fd >= 0) ::close(fd);
+  }
   int fd;
 };
 
@@ -247,7 +252,11 @@ bool entry_exists(const fs::path& path) {
   return fs::exists(fs::symlink_status(path, ec));
 }
 
-void read_file_bounded(const fs::path& file, std::string& out, uint64_t max_bytes) {
+namespace {
+
+// Opens `file` for reading after the checks every metadata read makes;
+// `size` receives its size.
+OpenFile open_bounded(const fs::path& file, uint64_t max_bytes, uint64_t& size) {
   // O_NONBLOCK: opening a FIFO planted in a checkpoint must not hang the reader
   // (regular files ignore the flag).
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -264,25 +273,64 @@ void read_file_bounded(const fs::path& file, std::string& out, uint64_t max_byte
                   file.string());
     throw Error(Error::Code::kNotFound, "file not found", file.string());
   }
-  const OpenFile open_file{fd};
+  OpenFile open_file(fd);
   struct stat st {};
   if (::fstat(fd, &st) != 0)
     throw Error(Error::Code::kIO, std::string("cannot stat: ") + std::strerror(errno), file.string());
   if (!S_ISREG(st.st_mode)) throw Error(Error::Code::kInvalid, "not a regular file", file.string());
-  const auto size = static_cast<uint64_t>(st.st_size);
+  size = static_cast<uint64_t>(st.st_size);
   if (size > max_bytes)
     throw Error(Error::Code::kInvalid,
                 "file is " + std::to_string(size) + " bytes, over the " +
                     std::to_string(max_bytes) + "-byte limit for metadata files",
                 file.string());
-  out.resize(size);
+  return open_file;
+}
+
+// Reads exactly `size` bytes into `to`.
+void read_exact(const OpenFile& open_file, char* to, uint64_t size, const fs::path& file) {
   for (uint64_t got = 0; got < size;) {
-    const ssize_t n = ::read(fd, out.data() + got, size - got);
+    const ssize_t n = ::read(open_file.fd, to + got, size - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw Error(Error::Code::kIO, std::string("read failed: ") + std::strerror(errno), file.string());
     if (n == 0) throw Error(Error::Code::kIO, "short read", file.string());
     got += static_cast<uint64_t>(n);
   }
+}
+
+}  // namespace
+
+void read_file_bounded(const fs::path& file, std::string& out, uint64_t max_bytes) {
+  uint64_t size = 0;
+  const OpenFile open_file = open_bounded(file, max_bytes, size);
+  out.resize(size);
+  read_exact(open_file, out.data(), size, file);
+}
+
+bool read_file_unless_equal(const fs::path& file, std::string_view expected, std::string& out,
+                            uint64_t max_bytes) {
+  uint64_t size = 0;
+  const OpenFile open_file = open_bounded(file, max_bytes, size);
+  uint64_t same = 0;  // leading bytes known equal to `expected`
+  if (size == expected.size()) {
+    char chunk[64 << 10];  // stays in cache while compared
+    while (same < size) {
+      const uint64_t n = std::min<uint64_t>(sizeof chunk, size - same);
+      read_exact(open_file, chunk, n, file);
+      if (std::memcmp(chunk, expected.data() + same, n) != 0) {  // read it whole after all
+        out.resize(size);
+        std::memcpy(out.data(), expected.data(), same);
+        std::memcpy(out.data() + same, chunk, n);
+        read_exact(open_file, out.data() + same + n, size - same - n, file);
+        return false;
+      }
+      same += n;
+    }
+    return true;
+  }
+  out.resize(size);
+  read_exact(open_file, out.data(), size, file);
+  return false;
 }
 
 std::string read_file_bounded(const fs::path& file, uint64_t max_bytes) {

@@ -38,6 +38,13 @@ std::string read_file_bounded(const std::filesystem::path& file,
 // large block (a 400 KB _METADATA per step made that a tenth of read time).
 void read_file_bounded(const std::filesystem::path& file, std::string& out,
                        uint64_t max_bytes = kMaxJsonFileBytes);
+// Reads `file` as read_file_bounded does, unless its bytes equal `expected`:
+// then returns true, `out` left as it was. The file is compared chunk by chunk
+// as it is read, so a match costs one pass over data that stays in cache
+// instead of a copy and a compare of the whole text. Otherwise returns false
+// with the text in `out`.
+bool read_file_unless_equal(const std::filesystem::path& file, std::string_view expected,
+                            std::string& out, uint64_t max_bytes = kMaxJsonFileBytes);
 
 // Parses `text` (see above). The only place the reader parses JSON: every
 // parser failure becomes Error kInvalid naming `file`, with a plain message for

@@ -117,16 +117,18 @@ std::shared_ptr<const ShardingFile> read_sharding_file(const std::filesystem::pa
   if (!entry_exists(path)) return std::make_shared<const ShardingFile>();
   std::string own_buffer;
   std::string& text = buffer ? *buffer : own_buffer;
+  const auto parse = [&](const std::string& t) { return parse_sharding_file(t, file, names); };
   try {
+    if (memo)
+      return memo->get_file(path, text, parse,
+                            [](const ShardingFile& f) { return f.problems.empty(); });
     read_file_bounded(path, text);
-  } catch (const Error& e) {
+    return std::make_shared<const ShardingFile>(parse(text));
+  } catch (const Error& e) {  // reading failed (parse_sharding_file records its own)
     ShardingFile out;
     out.problems.push_back({Problem::Severity::kError, file, e.message()});
     return std::make_shared<const ShardingFile>(std::move(out));
   }
-  const auto parse = [&] { return parse_sharding_file(text, file, names); };
-  if (!memo) return std::make_shared<const ShardingFile>(parse());
-  return memo->get(text, parse, [](const ShardingFile& f) { return f.problems.empty(); });
 }
 
 }  // namespace ckptcat::orbax

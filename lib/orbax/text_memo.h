@@ -16,10 +16,13 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
+
+#include "json_file.h"
 
 namespace ckptcat::orbax {
 
@@ -70,6 +73,24 @@ class TextMemo {
   template <typename Parse>
   std::shared_ptr<const T> get(const std::string& text, Parse&& parse) {
     return get(text, std::forward<Parse>(parse), [](const T&) { return true; });
+  }
+
+  // get() for the text of `file` (json_file.h errors pass through), which
+  // `parse` receives. A file repeating the last text found or put (the next
+  // step of a run) is compared while read and never copied; any other text
+  // is read into `buffer`.
+  template <typename Parse, typename Keep>
+  std::shared_ptr<const T> get_file(const std::filesystem::path& file, std::string& buffer,
+                                    Parse&& parse, Keep&& keep) {
+    if (last_ && read_file_unless_equal(file, last_->first, buffer)) return last_->second;
+    if (!last_) read_file_bounded(file, buffer);
+    return get(buffer, [&] { return parse(buffer); }, std::forward<Keep>(keep));
+  }
+
+  template <typename Parse>
+  std::shared_ptr<const T> get_file(const std::filesystem::path& file, std::string& buffer,
+                                    Parse&& parse) {
+    return get_file(file, buffer, std::forward<Parse>(parse), [](const T&) { return true; });
   }
 
  private:

@@ -336,6 +336,35 @@ TEST_CASE("the corpus's legacy msgpack files decode as the spec says") {
   CHECK(some[0].placeholder == "a");
 }
 
+TEST_CASE("read_file_unless_equal: a match is not copied, any difference reads the whole text") {
+  testing::TempDir tmp;
+  const std::filesystem::path file = tmp.path() / "f";
+  std::string text(200000, 'x');  // over three 64 KiB chunks
+  for (size_t i = 0; i < text.size(); ++i) text[i] = static_cast<char>('a' + i % 26);
+  write_bytes(file, text);
+  std::string out = "untouched";
+  CHECK(read_file_unless_equal(file, text, out));
+  CHECK(out == "untouched");
+  // A difference at the start, at a chunk boundary, inside a later chunk, at the end.
+  for (const size_t at : {size_t{0}, size_t{65535}, size_t{65536}, size_t{150000}, text.size() - 1}) {
+    CAPTURE(at);
+    std::string other = text;
+    other[at] = '#';
+    CHECK_FALSE(read_file_unless_equal(file, other, out));
+    CHECK(out == text);
+  }
+  CHECK_FALSE(read_file_unless_equal(file, text.substr(1), out));  // another size
+  CHECK(out == text);
+  write_bytes(file, "");
+  CHECK(read_file_unless_equal(file, "", out));
+  CHECK_FALSE(read_file_unless_equal(file, "a", out));
+  CHECK(out.empty());
+  CHECK_THROWS_AS(read_file_unless_equal(tmp.path() / "missing", "", out), Error);
+  CHECK_THROWS_AS(read_file_unless_equal(tmp.path(), "", out), Error);  // a folder
+  write_bytes(file, text);
+  CHECK_THROWS_AS(read_file_unless_equal(file, text, out, text.size() - 1), Error);  // over the cap
+}
+
 TEST_CASE("bounded file reading and root metadata files") {
   testing::TempDir tmp;
   write_bytes(tmp.path() / "big", std::string(100, ' '));
