@@ -36,25 +36,43 @@ ZSTD_DCtx* thread_dctx() {
 }
 
 // Decodes the zstd stream `payload` (which starts at `payload_offset` in the
-// item) into `out`, growing it geometrically up to `cap` bytes.
-void zstd_decode(std::string_view payload, uint64_t payload_offset, uint64_t cap,
-                 std::string& out) {
+// item) and returns the decoded bytes: a prefix of `out`, which only grows
+// (geometrically, up to `cap` bytes). Shrinking it to the result would make
+// the next call fill it with zeros again.
+std::string_view zstd_decode(std::string_view payload, uint64_t payload_offset, uint64_t cap,
+                             std::string& out) {
   ZSTD_DCtx* dctx = thread_dctx();
+  const auto too_big = [&](uint64_t at) {
+    corrupt("zstd body decodes to more than the cap of " + std::to_string(cap) + " bytes", at);
+  };
+  // A single frame that declares its size (TensorStore writes those) decodes
+  // in one call, straight into place; anything else goes through the stream.
+  const size_t first_frame = ZSTD_findFrameCompressedSize(payload.data(), payload.size());
+  const unsigned long long declared = ZSTD_getFrameContentSize(payload.data(), payload.size());
+  if (!ZSTD_isError(first_frame) && first_frame == payload.size() &&
+      declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR) {
+    if (declared > cap) too_big(payload_offset);
+    if (out.size() < declared) out.resize(declared);
+    const size_t n = ZSTD_decompressDCtx(dctx, out.data(), declared, payload.data(), payload.size());
+    if (ZSTD_isError(n))
+      corrupt(std::string("bad zstd stream: ") + ZSTD_getErrorName(n), payload_offset);
+    return {out.data(), n};
+  }
   ZSTD_inBuffer in{payload.data(), payload.size(), 0};
   // Start from a guess (or the buffer left by the previous item), never above the cap.
   const uint64_t guess = std::max<uint64_t>({uint64_t{4096}, uint64_t{payload.size()} * 4, uint64_t{out.size()}});
-  out.resize(std::min<uint64_t>(cap, guess));
+  if (out.size() < std::min<uint64_t>(cap, guess)) out.resize(std::min<uint64_t>(cap, guess));
   size_t produced = 0;
   size_t last = 0;  // ZSTD_decompressStream's hint: 0 once every frame is complete and flushed
   // Feed all input, then keep draining while the decoder still holds output.
   while (in.pos < in.size || last != 0) {
-    if (produced == out.size()) {
-      if (out.size() >= cap)
-        corrupt("zstd body decodes to more than the cap of " + std::to_string(cap) + " bytes",
-                payload_offset + in.pos);
+    // `out` may be larger than this item's cap (left so by an earlier item).
+    if (produced == std::min<uint64_t>(out.size(), cap)) {
+      if (produced >= cap) too_big(payload_offset + in.pos);
       out.resize(std::min<uint64_t>(cap, uint64_t{out.size()} * 2));
     }
-    ZSTD_outBuffer buf{out.data(), out.size(), produced};
+    const size_t room = std::min<uint64_t>(out.size(), cap);
+    ZSTD_outBuffer buf{out.data(), room, produced};
     const size_t input_before = in.pos;
     const size_t output_before = produced;
     last = ZSTD_decompressStream(dctx, &buf, &in);
@@ -62,10 +80,10 @@ void zstd_decode(std::string_view payload, uint64_t payload_offset, uint64_t cap
       corrupt(std::string("bad zstd stream: ") + ZSTD_getErrorName(last), payload_offset + in.pos);
     produced = buf.pos;
     // No progress with room to write: the last frame lacks bytes.
-    if (last != 0 && in.pos == input_before && produced == output_before && produced < out.size())
+    if (last != 0 && in.pos == input_before && produced == output_before && produced < room)
       corrupt("zstd stream is truncated (last frame incomplete)", payload_offset + in.pos);
   }
-  out.resize(produced);
+  return {out.data(), produced};
 }
 
 }  // namespace
@@ -119,8 +137,7 @@ std::string_view open_envelope(std::string_view item, uint32_t expected_magic,
                 body_offset);
       return payload;
     case 1:
-      zstd_decode(payload, body_offset, max_decoded_bytes, scratch);
-      return scratch;
+      return zstd_decode(payload, body_offset, max_decoded_bytes, scratch);
     default:
       throw Error(Error::Code::kUnsupported,
                   "compression format " + std::to_string(compression) +
