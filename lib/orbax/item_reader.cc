@@ -227,18 +227,21 @@ class PyTreeReader {
     auto& array = named_metadata<ArrayMetadata>(leaf);
     if (!array.storage) array.storage.emplace();
     array.storage->write_shape = write_shape;
-    array.sharding.reset();
+    bool has_sharding = false;
     if (leaf.sharding_string && !leaf.sharding_string->empty()) {
       try {
-        // Big trees repeat a few sharding strings: parse each once.
+        // Big trees repeat a few sharding strings: parse each once. Assigned
+        // over the reused object, so its vectors keep their memory.
         const std::string& text = *leaf.sharding_string;
         array.sharding = *cache_.shardings.get(text, [&] { return sharding_from_serialized_string(text); });
+        has_sharding = true;
       } catch (const ShardingError& e) {
         // ShardingError messages are ckptcat's own (sharding.h), quoting the bad part.
         leaf.error = (dir_ / "_sharding").string() + ": sharding of \"" + leaf.name +
                      "\" unreadable: " + e.what();
       }
     }
+    if (!has_sharding) array.sharding.reset();
     if (auto z = zarr_of(leaf.name, store_.get(), zarr3, store_problem_, cache_, leaf)) {
       array.shape = z->shape;
       array.dtype = z->dtype;
