@@ -106,9 +106,13 @@ std::string fmt(const char* format, double v) {
 
 // "1,234,567"
 std::string grouped(double v) {
-  std::string digits = std::to_string(static_cast<long long>(v + 0.5));
-  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(size_t(i), ",");
-  return digits;
+  const std::string digits = std::to_string(static_cast<long long>(v + 0.5));
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
 }
 
 ckptcat::ImportSummary import_tree(const fs::path& tree, const std::string& catalog_path,
