@@ -277,8 +277,10 @@ std::string sharding_summary(const ShardingMetadata& sharding) {
     return "device " + single->device_str;
   if (auto* positional = std::get_if<PositionalShardingMetadata>(&sharding)) {
     std::string text = "positional [";
-    for (size_t i = 0; i < positional->shape.size(); ++i)
-      text += (i ? "," : "") + std::to_string(positional->shape[i]);
+    for (size_t i = 0; i < positional->shape.size(); ++i) {
+      if (i) text += ',';
+      text += std::to_string(positional->shape[i]);
+    }
     return text + "]";
   }
   const auto& named = std::get<NamedShardingMetadata>(sharding);
