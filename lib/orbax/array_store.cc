@@ -143,9 +143,15 @@ class OcdbtStore final : public ArrayStoreReader {
     std::optional<ocdbt::KeyEntry> stored_elsewhere;  // else where to read it from
     StoredSize size;
   };
-  const Param* find(const std::string& name) const {
+  // The reader asks for a param's metadata, then for its stored size: the
+  // last answer is kept, so the second question costs a compare, not a hash.
+  const Param* find(const std::string& name) {
+    if (found_ && name == *found_name_) return found_;
     const auto position = index_->find(name);
-    return position ? &params_[*position] : nullptr;
+    if (!position) return nullptr;
+    found_name_ = &index_->name(*position);
+    found_ = &params_[*position];
+    return found_;
   }
 
   ocdbt::Database db_;
@@ -153,6 +159,8 @@ class OcdbtStore final : public ArrayStoreReader {
   std::shared_ptr<const ParamIndex> index_;
   std::vector<Param> params_;  // by position in index_
   std::string read_buffer_;    // the last value read from a data file
+  const std::string* found_name_ = nullptr;  // the last param find() found (in index_)
+  const Param* found_ = nullptr;
 };
 
 class FileStore final : public ArrayStoreReader {
