@@ -31,6 +31,15 @@ bool is_index_list(std::string_view s) {
   return in_number;
 }
 
+// is_chunk_key (reader.h), here where the compiler can inline it into the
+// per-key loop of OcdbtStore.
+inline bool chunk_key(std::string_view rest, bool zarr3) {
+  if (!zarr3) return is_index_list(rest);
+  if (rest == "c") return true;
+  return rest.size() > 2 && rest[0] == 'c' && (rest[1] == '/' || rest[1] == '.') &&
+         is_index_list(rest.substr(2));
+}
+
 std::string_view metadata_key(bool zarr3) { return zarr3 ? kZarr3MetadataKey : kZarr2MetadataKey; }
 
 std::string key_prefix(const std::string& param) { return param.empty() ? "" : param + "/"; }
@@ -52,7 +61,7 @@ std::optional<KeyOwner> owner_of(std::string_view key, bool zarr3, const ParamIn
     const std::string_view rest = at_root ? key : key.substr(slash + 1);
     // The cheap test on the remainder first; the lookup only for candidates.
     const bool is_meta = rest == meta;
-    if (is_meta || is_chunk_key(rest, zarr3))
+    if (is_meta || chunk_key(rest, zarr3))
       if (const auto position = params.find(param)) return KeyOwner{*position, is_meta};
     if (at_root) return std::nullopt;
     end = slash;
@@ -131,7 +140,7 @@ class OcdbtStore final : public ArrayStoreReader {
       rest = key.substr(last_name.size() + 1);
     }
     const bool is_meta = rest == metadata_key(zarr3_);
-    if (!is_meta && !(is_chunk_key(rest, zarr3_) && (zarr3_ || rest.find('/') == rest.npos)))
+    if (!is_meta && !(chunk_key(rest, zarr3_) && (zarr3_ || rest.find('/') == rest.npos)))
       return std::nullopt;
     return KeyOwner{last->param, is_meta};
   }
@@ -183,7 +192,7 @@ class FileStore final : public ArrayStoreReader {
       if (it.depth() > 32) { it.disable_recursion_pending(); continue; }
       if (!it->is_regular_file(ec)) continue;
       const std::string rel = it->path().lexically_relative(dir).generic_string();
-      if (!is_chunk_key(rel, zarr3_)) continue;
+      if (!chunk_key(rel, zarr3_)) continue;
       ++size.chunk_count;
       size.bytes += it->file_size(ec);
     }
@@ -217,12 +226,7 @@ ParamIndex::ParamIndex(const std::set<std::string>& names) : names_(names.begin(
   for (size_t i = 0; i < names_.size(); ++i) by_name_.emplace(names_[i], i);
 }
 
-bool is_chunk_key(std::string_view rest, bool zarr3) {
-  if (!zarr3) return is_index_list(rest);
-  if (rest == "c") return true;
-  return rest.size() > 2 && rest[0] == 'c' && (rest[1] == '/' || rest[1] == '.') &&
-         is_index_list(rest.substr(2));
-}
+bool is_chunk_key(std::string_view rest, bool zarr3) { return chunk_key(rest, zarr3); }
 
 std::unique_ptr<ArrayStoreReader> open_array_store(const fs::path& item_dir,
                                                    std::optional<bool> use_ocdbt, bool zarr3,

@@ -15,6 +15,7 @@
 // through checkpoints run by run, so a few entries hold a run's working set.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
@@ -30,20 +31,26 @@ template <typename T>
 class TextMemo {
  public:
   TextMemo(size_t max_texts, size_t max_bytes) : max_texts_(max_texts), max_bytes_(max_bytes) {}
-  // Moving keeps the map's nodes, so last_ stays valid; a copy would not.
+  // Moving keeps the map's nodes, so recent_ stays valid; a copy would not.
   TextMemo(TextMemo&&) noexcept = default;
   TextMemo& operator=(TextMemo&&) noexcept = default;
   TextMemo(const TextMemo&) = delete;
   TextMemo& operator=(const TextMemo&) = delete;
 
-  // The parse kept for `text`, or null. The last text found is compared
-  // first: consecutive steps repeat it, and comparing a 400 KB _METADATA
-  // costs a fraction of hashing it.
+  // The parse kept for `text`, or null. The few texts found last are
+  // compared first: consecutive steps repeat a file, and a big tree cycles
+  // through a handful of zarr texts; comparing a text costs a fraction of
+  // hashing it (a 400 KB _METADATA, or 500 bytes per leaf).
   std::shared_ptr<const T> find(const std::string& text) const {
-    if (last_ && last_->first == text) return last_->second;
+    for (size_t i = 0; i < kRecent && recent_[i]; ++i)
+      if (recent_[i]->first == text) {
+        const auto* hit = recent_[i];
+        note_recent(hit, i);
+        return hit->second;
+      }
     const auto it = parses_.find(text);
     if (it == parses_.end()) return nullptr;
-    last_ = &*it;
+    note_recent(&*it, kRecent - 1);
     return it->second;
   }
 
@@ -52,12 +59,12 @@ class TextMemo {
     if (!parses_.count(text) &&
         (parses_.size() >= max_texts_ || bytes_ + text.size() > max_bytes_)) {
       parses_.clear();
-      last_ = nullptr;
+      recent_ = {};
       bytes_ = 0;
     }
     const auto [it, added] = parses_.insert_or_assign(text, std::move(parse));
     if (added) bytes_ += text.size();
-    last_ = &*it;
+    note_recent(&*it, kRecent - 1);
   }
 
   // The kept parse of `text`, else parse() (whose exceptions pass through),
@@ -82,8 +89,9 @@ class TextMemo {
   template <typename Parse, typename Keep>
   std::shared_ptr<const T> get_file(const std::filesystem::path& file, std::string& buffer,
                                     Parse&& parse, Keep&& keep) {
-    if (last_ && read_file_unless_equal(file, last_->first, buffer)) return last_->second;
-    if (!last_) read_file_bounded(file, buffer);
+    const auto* last = recent_[0];
+    if (last && read_file_unless_equal(file, last->first, buffer)) return last->second;
+    if (!last) read_file_bounded(file, buffer);
     return get(buffer, [&] { return parse(buffer); }, std::forward<Keep>(keep));
   }
 
@@ -97,8 +105,16 @@ class TextMemo {
   size_t max_texts_, max_bytes_;
   using Parses = std::unordered_map<std::string, std::shared_ptr<const T>>;
   Parses parses_;
-  // The last text found or put (nodes stay put when the map rehashes or moves).
-  mutable const typename Parses::value_type* last_ = nullptr;
+  // Moves `node` to the front of recent_, shifting those before `from` down.
+  void note_recent(const typename Parses::value_type* node, size_t from) const {
+    for (size_t i = from; i > 0; --i) recent_[i] = recent_[i - 1];
+    recent_[0] = node;
+  }
+
+  static constexpr size_t kRecent = 4;
+  // The texts found or put last, most recent first (map nodes stay put when
+  // the map rehashes or moves).
+  mutable std::array<const typename Parses::value_type*, kRecent> recent_{};
   size_t bytes_ = 0;  // of the kept texts
 };
 

@@ -158,6 +158,16 @@ TEST_CASE("TextMemo: exact keys, the keep predicate, and both limits") {
   CHECK_FALSE(memo.find("wxyz"));
   CHECK(*memo.find("q") == 1);
 
+  // Texts met in turn (the zarr texts of a tree) each come back as their own parse.
+  orbax::TextMemo<std::string> cycle(16, 1 << 20);
+  int cycle_parses = 0;
+  for (int round = 0; round < 3; ++round)
+    for (const std::string t : {"a1", "b22", "c333", "d4444", "e55555", "a1"}) {
+      const auto parsed = cycle.get(t, [&] { ++cycle_parses; return t + "!"; });
+      CHECK(*parsed == t + "!");
+    }
+  CHECK(cycle_parses == 5);
+
   // Exceptions pass through and nothing is kept.
   CHECK_THROWS_AS(memo.get("bad", [&]() -> int { throw std::runtime_error("no"); }), std::runtime_error);
   CHECK_FALSE(memo.find("bad"));
