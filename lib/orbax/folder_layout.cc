@@ -16,12 +16,15 @@ bool FolderListing::has_folder(const std::string& folder) const {
 FolderListing list_folder(const fs::path& dir, std::error_code& ec) {
   FolderListing out;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    // The entry's type comes with the listing: asking costs a system call
+    // only for a symbolic link, which is followed.
     std::error_code entry_ec;
-    const auto status = it->status(entry_ec);  // follows links
+    const bool folder = it->is_directory(entry_ec);
     if (entry_ec) continue;
-    const std::string name = it->path().filename().string();
-    if (fs::is_directory(status)) out.folders.push_back(name);
-    else if (fs::is_regular_file(status)) out.files.push_back(name);
+    const bool file = !folder && it->is_regular_file(entry_ec);
+    if (entry_ec) continue;
+    if (folder) out.folders.push_back(it->path().filename().string());
+    else if (file) out.files.push_back(it->path().filename().string());
   }
   std::sort(out.files.begin(), out.files.end());
   std::sort(out.folders.begin(), out.folders.end());
