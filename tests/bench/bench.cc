@@ -13,7 +13,9 @@
 //  - raw SQLite floor: the same number of leaf rows inserted through one
 //    prepared statement in one transaction into a table shaped like `leaves`,
 //    with the catalog's pragmas. ingest / floor says how far the pipeline is
-//    from the cost of the rows alone.
+//    from the cost of the rows alone. Ingest and floor run three times each
+//    (fresh files every time) and report the fastest run with the median; the
+//    ratio compares fastest runs. The generated tree is flushed to disk first.
 //  - no-op re-import: Importer::run again on an imported tree of
 //    --noop-checkpoints checkpoints (nothing changed, so nothing is read),
 //    against a bare walk of the same tree (recursive_directory_iterator + stat
@@ -73,6 +75,26 @@ Timing timed(const std::function<void()>& f) {
   const auto t0 = Clock::now();
   f();
   return {seconds_since(t0), cpu_seconds() - cpu0};
+}
+
+// A shared machine's neighbours slow single runs by up to half: the ingest
+// and floor rows run kRepeats times and keep the fastest run (the figure a
+// quiet machine gives), printing the median beside it.
+constexpr int kRepeats = 3;
+struct Repeated {
+  Timing best;
+  double median_wall = 0;
+};
+Repeated repeated(const std::function<Timing()>& once) {
+  std::vector<Timing> runs;
+  for (int i = 0; i < kRepeats; ++i) runs.push_back(once());
+  std::sort(runs.begin(), runs.end(), [](const Timing& a, const Timing& b) { return a.wall < b.wall; });
+  return {runs.front(), runs[runs.size() / 2].wall};
+}
+
+// Removes a SQLite file and its WAL companions.
+void remove_database(const fs::path& file) {
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(file.string() + suffix);
 }
 
 struct Row {
@@ -257,27 +279,44 @@ int run(const Sizes& z, unsigned jobs, const fs::path& tmp, const std::string& s
   rows.push_back({"generate " + shape, fmt("%.1f s", gen_s) + " (" + grouped(leaves / gen_s) + " leaves/s)", "", {}});
 
   const fs::path cat1 = tmp / "one.ckptcat";
-  ckptcat::ImportSummary s1;
-  const Timing t1 = timed([&] { s1 = import_tree(big, cat1.string(), 1); });
-  check_import(s1, leaves, "ingest (1 job)");
-  const double rate1 = double(leaves) / t1.wall;
+  const Repeated t1 = repeated([&] {
+    remove_database(cat1);
+    ckptcat::ImportSummary s;
+    const Timing t = timed([&] { s = import_tree(big, cat1.string(), 1); });
+    check_import(s, leaves, "ingest (1 job)");
+    return t;
+  });
+  const double rate1 = double(leaves) / t1.best.wall;
   rows.push_back({"ingest, 1 job (" + shape + ")",
-                  grouped(rate1) + " leaves/s (" + fmt("%.2f s", t1.wall) + "; " +
-                      grouped(leaves / t1.cpu) + " leaves/CPU-s)",
+                  grouped(rate1) + " leaves/s (" + fmt("%.2f s", t1.best.wall) + ", median " +
+                      fmt("%.2f s", t1.median_wall) + "; " + grouped(leaves / t1.best.cpu) +
+                      " leaves/CPU-s)",
                   ">= 150,000 leaves/s", rate1 >= 150000});
 
   const fs::path catn = tmp / "all.ckptcat";
-  ckptcat::ImportSummary sn;
-  const Timing tn = timed([&] { sn = import_tree(big, catn.string(), all); });
-  check_import(sn, leaves, "ingest (all jobs)");
+  const Repeated tn = repeated([&] {
+    remove_database(catn);
+    ckptcat::ImportSummary s;
+    const Timing t = timed([&] { s = import_tree(big, catn.string(), all); });
+    check_import(s, leaves, "ingest (all jobs)");
+    return t;
+  });
   rows.push_back({"ingest, " + std::to_string(all) + " jobs",
-                  grouped(leaves / tn.wall) + " leaves/s (" + fmt("%.2f s", tn.wall) + ")", "", {}});
+                  grouped(leaves / tn.best.wall) + " leaves/s (" + fmt("%.2f s", tn.best.wall) +
+                      ", median " + fmt("%.2f s", tn.median_wall) + ")",
+                  "", {}});
 
-  const double floor_s = sqlite_floor_seconds(tmp / "floor.sqlite", leaves, uint64_t(z.leaves));
+  const Repeated floor = repeated([&] {
+    remove_database(tmp / "floor.sqlite");
+    return Timing{sqlite_floor_seconds(tmp / "floor.sqlite", leaves, uint64_t(z.leaves)), 0};
+  });
+  const double floor_s = floor.best.wall;
   rows.push_back({"raw SQLite floor (" + grouped(leaves) + " rows, 1 tx)",
-                  grouped(leaves / floor_s) + " rows/s (" + fmt("%.2f s", floor_s) + ")", "", {}});
-  const double ratio = t1.wall / floor_s;
-  rows.push_back({"ingest 1 job / floor", fmt("%.1fx", ratio), "<= 2x", ratio <= 2.0});
+                  grouped(leaves / floor_s) + " rows/s (" + fmt("%.2f s", floor_s) + ", median " +
+                      fmt("%.2f s", floor.median_wall) + ")",
+                  "", {}});
+  const double ratio = t1.best.wall / floor_s;
+  rows.push_back({"ingest 1 job / floor (best runs)", fmt("%.1fx", ratio), "<= 2x", ratio <= 2.0});
 
   const double export_s = export_seconds(ckptcat, catn);
   rows.push_back({"export (ckptcat export > /dev/null)",
@@ -303,11 +342,8 @@ int run(const Sizes& z, unsigned jobs, const fs::path& tmp, const std::string& s
   rows.push_back({"peak RSS importing " + grouped(leaves) + " leaves (" + std::to_string(all) + " jobs)",
                   fmt("%.1f MB", double(peak) / 1e6), "< 100 MB", double(peak) < 100e6});
   fs::remove_all(big);
-  for (const char* f : {"one.ckptcat", "all.ckptcat", "child.ckptcat", "floor.sqlite"}) {
-    fs::remove(tmp / f);
-    fs::remove(tmp / (std::string(f) + "-wal"));
-    fs::remove(tmp / (std::string(f) + "-shm"));
-  }
+  for (const char* f : {"one.ckptcat", "all.ckptcat", "child.ckptcat", "floor.sqlite"})
+    remove_database(tmp / f);
 
   // ---- no-op re-import against a bare walk ----
   {
