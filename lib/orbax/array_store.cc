@@ -7,9 +7,6 @@
 // leaves a valid chunk key.
 #include "array_store.h"
 
-#include <map>
-#include <unordered_map>
-
 #include "ckptcat/ocdbt.h"
 #include "json_file.h"
 #include "zarr.h"
@@ -220,11 +217,6 @@ bool has_ocdbt_files(const fs::path& item_dir) {
 }
 
 }  // namespace
-
-ParamIndex::ParamIndex(const std::set<std::string>& names) : names_(names.begin(), names.end()) {
-  by_name_.reserve(names_.size());
-  for (size_t i = 0; i < names_.size(); ++i) by_name_.emplace(names_[i], i);
-}
 
 bool is_chunk_key(std::string_view rest, bool zarr3) { return chunk_key(rest, zarr3); }
 

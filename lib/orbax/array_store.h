@@ -9,34 +9,13 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "ckptcat/checkpoint.h"
 #include "ckptcat/reader.h"  // is_chunk_key
+#include "param_index.h"
 
 namespace ckptcat::orbax {
-
-// An item's param names, by name and by position (in name order). Built once
-// per distinct _METADATA and shared by the stores of every step repeating it.
-class ParamIndex {
- public:
-  explicit ParamIndex(const std::set<std::string>& names);
-  ParamIndex(const ParamIndex&) = delete;  // by_name_ views into names_
-  ParamIndex& operator=(const ParamIndex&) = delete;
-
-  std::optional<size_t> find(std::string_view name) const {
-    const auto it = by_name_.find(name);
-    return it == by_name_.end() ? std::nullopt : std::optional<size_t>(it->second);
-  }
-  const std::string& name(size_t position) const { return names_[position]; }
-  size_t size() const { return names_.size(); }
-
- private:
-  std::vector<std::string> names_;
-  std::unordered_map<std::string_view, size_t> by_name_;
-};
 
 class ArrayStoreReader {
  public:

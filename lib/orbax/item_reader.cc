@@ -14,7 +14,6 @@
 // metadata (§6.1). Failures stay with the leaf (Leaf::error): a missing zarr
 // metadata value leaves shape and dtype unknown, the rest of the item usable.
 #include <map>
-#include <unordered_map>
 
 #include "array_metadatas.h"
 #include "array_store.h"
@@ -146,7 +145,7 @@ class PyTreeReader {
                                 std::to_string(tree.dropped_prefix_entries) +
                                     " entries dropped: strict prefixes of other entries "
                                     "(left by a partial save)"});
-    const auto sharding_file = read_sharding_file(dir_, parsed->names, &parsed->shardings, &cache_.file_text);
+    const auto sharding_file = read_sharding_file(dir_, *parsed->params, &parsed->shardings, &cache_.file_text);
     const ShardingFile& sharding = *sharding_file;
     append(item_.problems, sharding.problems);
     const ArrayMetadatas array_metadatas = read_array_metadatas(dir_, &cache_.array_metadatas, &cache_.file_text);
@@ -283,10 +282,10 @@ class PyTreeReader {
 
   // No _METADATA (pre-2023 layouts): the structure comes from msgpack.
   void from_msgpack() {
-    std::set<std::string> names;
+    std::vector<std::string> names;
     for (const auto& legacy : legacy_)
-      if (legacy.kind == LegacyLeaf::Kind::kPlaceholder) names.insert(legacy.placeholder);
-    if (!names.empty()) open_store(std::nullopt, false, std::make_shared<const ParamIndex>(names));
+      if (legacy.kind == LegacyLeaf::Kind::kPlaceholder) names.push_back(legacy.placeholder);
+    if (!names.empty()) open_store(std::nullopt, false, std::make_shared<const ParamIndex>(std::move(names)));
     else item_.array_store = ArrayStore::kMsgpack;
     for (const auto& entry : legacy_) {
       const LegacyLeaf* legacy = &entry;
@@ -366,11 +365,11 @@ ParsedTree parse_tree(const std::string& text, const std::string& file) {
   parsed.file = parse_tree_metadata(text, file);
   parsed.entry_names.reserve(parsed.file.entries.size());
   for (const auto& e : parsed.file.entries) {
-    parsed.names.insert(parsed.entry_names.emplace_back(param_name(e.key_path)));
+    parsed.entry_names.push_back(param_name(e.key_path));
     const auto kind = leaf_kind(e.value_type, e.skip_deserialize);
     parsed.needs_store = parsed.needs_store || kind == LeafKind::kArray || kind == LeafKind::kScalar;
   }
-  parsed.params = std::make_shared<const ParamIndex>(parsed.names);
+  parsed.params = std::make_shared<const ParamIndex>(parsed.entry_names);
   return parsed;
 }
 

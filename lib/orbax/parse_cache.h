@@ -2,11 +2,11 @@
 // (one memo per kind of metadata text; see text_memo.h for why and how).
 #pragma once
 
-#include <set>
 #include <string>
+#include <vector>
 
 #include "array_metadatas.h"
-#include "array_store.h"
+#include "param_index.h"
 #include "ckptcat/sharding.h"
 #include "sharding_file.h"
 #include "text_memo.h"
@@ -19,10 +19,9 @@ namespace ckptcat::orbax {
 struct ParsedTree {
   TreeMetadataFile file;
   std::vector<std::string> entry_names;      // param_name of each entry, in file order
-  std::set<std::string> names;               // the same, sorted and distinct
-  std::shared_ptr<const ParamIndex> params;  // of `names`, for the array store
+  std::shared_ptr<const ParamIndex> params;  // the same names, for _sharding and the array store
   bool needs_store = false;                  // some entry is an array or a scalar
-  // _sharding parses resolve keys against `names`, so they are kept per tree.
+  // _sharding parses resolve keys against `params`, so they are kept per tree.
   mutable TextMemo<ShardingFile> shardings{2, size_t{16} << 20};
 };
 

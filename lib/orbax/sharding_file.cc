@@ -63,7 +63,7 @@ std::optional<std::string> decode_base64url(std::string_view text) {
 namespace {
 
 ShardingFile parse_sharding_file(const std::string& text, const std::string& file,
-                                 const std::set<std::string>& names) {
+                                 const ParamIndex& names) {
   ShardingFile out;
   json doc;
   try {
@@ -79,7 +79,7 @@ ShardingFile parse_sharding_file(const std::string& text, const std::string& fil
   out.present = true;
   for (const auto& [key, value] : doc.items()) {
     const auto name = decode_base64url(key);
-    if (name && names.count(*name)) {
+    if (name && names.contains(*name)) {
       if (value.is_string()) out.by_name[*name] = value.get<std::string>();
       else if (!value.is_null())
         out.problems.push_back({Problem::Severity::kError, file,
@@ -92,7 +92,7 @@ ShardingFile parse_sharding_file(const std::string& text, const std::string& fil
     for (const auto& [raw_name, raw_value] : flat) {
       // The top-level key itself has no leading "/".
       const std::string candidate = raw_name;
-      if (names.count(candidate) && raw_value->is_string() && !out.by_name.count(candidate)) {
+      if (names.contains(candidate) && raw_value->is_string() && !out.by_name.count(candidate)) {
         out.by_name[candidate] = raw_value->get<std::string>();
         used = true;
       }
@@ -109,7 +109,7 @@ ShardingFile parse_sharding_file(const std::string& text, const std::string& fil
 }  // namespace
 
 std::shared_ptr<const ShardingFile> read_sharding_file(const std::filesystem::path& item_dir,
-                                                       const std::set<std::string>& names,
+                                                       const ParamIndex& names,
                                                        TextMemo<ShardingFile>* memo,
                                                        std::string* buffer) {
   const auto path = item_dir / "_sharding";

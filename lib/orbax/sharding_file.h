@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ckptcat/checkpoint.h"
+#include "param_index.h"
 #include "text_memo.h"
 
 namespace ckptcat::orbax {
@@ -37,7 +38,7 @@ struct ShardingFile {
 // one per distinct _METADATA). Only results without problems are kept.
 // `buffer`, when given, receives the file's text (json_file.h read_file_bounded).
 std::shared_ptr<const ShardingFile> read_sharding_file(const std::filesystem::path& item_dir,
-                                                       const std::set<std::string>& names,
+                                                       const ParamIndex& names,
                                                        TextMemo<ShardingFile>* memo = nullptr,
                                                        std::string* buffer = nullptr);
 

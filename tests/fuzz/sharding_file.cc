@@ -27,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const fs::path item = ckptcat::fuzz::scratch_dir() / "sharding_item";
   fs::create_directories(item);
   ckptcat::fuzz::write_whole_file(item / "_sharding", file);
-  const auto result = ckptcat::orbax::read_sharding_file(item, names);
+  const ckptcat::orbax::ParamIndex index(std::vector<std::string>(names.begin(), names.end()));
+  const auto result = ckptcat::orbax::read_sharding_file(item, index);
   for (const auto& [name, value] : result->by_name)
     ckptcat::fuzz::require(names.count(name) == 1, "only known names are returned");
   for (const auto& problem : result->problems)
