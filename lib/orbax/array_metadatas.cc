@@ -51,8 +51,6 @@ ArrayWriteMap parse_process_file(const std::string& text, const std::string& fil
 
 ArrayMetadatas read_array_metadatas(const fs::path& item_dir, TextMemo<ArrayWriteMap>* memo,
                                     std::string* buffer) {
-  std::string own_buffer;
-  std::string& text = buffer ? *buffer : own_buffer;
   ArrayMetadatas out;
   const auto dir = item_dir / "array_metadatas";
   std::error_code ec;
@@ -81,13 +79,8 @@ ArrayMetadatas read_array_metadatas(const fs::path& item_dir, TextMemo<ArrayWrit
     std::shared_ptr<const ArrayWriteMap> entries;
     try {
       const std::string file = path.string();  // clang 14 cannot capture a structured binding
-      const auto parse = [&](const std::string& t) { return parse_process_file(t, file); };
-      if (memo) {
-        entries = memo->get_file(path, text, parse);
-      } else {
-        read_file_bounded(path, text);
-        entries = std::make_shared<const ArrayWriteMap>(parse(text));
-      }
+      entries = parse_file(memo, path, buffer,
+                           [&](const std::string& text) { return parse_process_file(text, file); });
     } catch (const Error& e) {
       out.problems.push_back({Problem::Severity::kError, path.string(), e.message()});
       continue;

@@ -115,15 +115,10 @@ std::shared_ptr<const ShardingFile> read_sharding_file(const std::filesystem::pa
   const auto path = item_dir / "_sharding";
   const std::string file = path.string();
   if (!entry_exists(path)) return std::make_shared<const ShardingFile>();
-  std::string own_buffer;
-  std::string& text = buffer ? *buffer : own_buffer;
-  const auto parse = [&](const std::string& t) { return parse_sharding_file(t, file, names); };
+  const auto parse = [&](const std::string& text) { return parse_sharding_file(text, file, names); };
   try {
-    if (memo)
-      return memo->get_file(path, text, parse,
-                            [](const ShardingFile& f) { return f.problems.empty(); });
-    read_file_bounded(path, text);
-    return std::make_shared<const ShardingFile>(parse(text));
+    return parse_file(memo, path, buffer, parse,
+                      [](const ShardingFile& f) { return f.problems.empty(); });
   } catch (const Error& e) {  // reading failed (parse_sharding_file records its own)
     ShardingFile out;
     out.problems.push_back({Problem::Severity::kError, file, e.message()});

@@ -118,4 +118,22 @@ class TextMemo {
   size_t bytes_ = 0;  // of the kept texts
 };
 
+// The parse of `file`'s text: through `memo` when there is one, else read
+// into `buffer` (or a buffer of its own) and parsed afresh.
+template <typename T, typename Parse, typename Keep>
+std::shared_ptr<const T> parse_file(TextMemo<T>* memo, const std::filesystem::path& file,
+                                    std::string* buffer, Parse&& parse, Keep&& keep) {
+  std::string own_buffer;
+  std::string& text = buffer ? *buffer : own_buffer;
+  if (memo) return memo->get_file(file, text, std::forward<Parse>(parse), std::forward<Keep>(keep));
+  read_file_bounded(file, text);
+  return std::make_shared<const T>(parse(text));
+}
+
+template <typename T, typename Parse>
+std::shared_ptr<const T> parse_file(TextMemo<T>* memo, const std::filesystem::path& file,
+                                    std::string* buffer, Parse&& parse) {
+  return parse_file(memo, file, buffer, std::forward<Parse>(parse), [](const T&) { return true; });
+}
+
 }  // namespace ckptcat::orbax
