@@ -42,7 +42,6 @@ std::pair<const std::string*, const std::string*> metadata_name_directory(const 
       leaf.metadata);
 }
 
-// Orbax treats "cpu:0" and "TFRT_CPU_0" as equal; storage must not.
 // The typed object's name and directory where they differ from the leaf name
 // and the item directory (leaf_extras keeps them then), else null.
 std::pair<const std::string*, const std::string*> differing_name_directory(const Leaf& leaf,
@@ -52,6 +51,7 @@ std::pair<const std::string*, const std::string*> differing_name_directory(const
           directory && *directory != item.directory ? directory : nullptr};
 }
 
+// Orbax treats "cpu:0" and "TFRT_CPU_0" as equal; storage must not.
 bool exactly_equal(const ShardingMetadata& a, const ShardingMetadata& b) {
   if (a.index() != b.index()) return false;
   if (const auto* single = std::get_if<SingleDeviceShardingMetadata>(&a))
@@ -196,15 +196,16 @@ CheckpointWriter::ItemTotals CheckpointWriter::write_item(int64_t checkpoint_id,
   write_problems(checkpoint_id, item_id, item.problems);
 
   ItemTotals totals;
-  std::vector<size_t> with_extras;
+  std::vector<std::pair<size_t, LeafExtras>> with_extras;
   for (size_t i = 0; i < item.leaves.size(); ++i) {
     const Leaf& leaf = item.leaves[i];
-    if (write_leaf(item_id, static_cast<int64_t>(i), item, leaf)) with_extras.push_back(i);
+    const LeafExtras extras = write_leaf(item_id, static_cast<int64_t>(i), item, leaf);
+    if (extras.needed) with_extras.emplace_back(i, extras);
     if (leaf.stored) totals.stored_bytes += leaf.stored->bytes;
   }
   leaf_rows_.flush();
-  for (const size_t i : with_extras)
-    write_extras(item_id, static_cast<int64_t>(i), item, item.leaves[i]);
+  for (const auto& [i, extras] : with_extras)
+    write_extras(item_id, static_cast<int64_t>(i), item, item.leaves[i], extras);
   totals.leaves = item.leaves.size();
   update_item_totals_.bind(1, item_id);
   update_item_totals_.bind(2, static_cast<int64_t>(totals.leaves));
@@ -213,8 +214,9 @@ CheckpointWriter::ItemTotals CheckpointWriter::write_item(int64_t checkpoint_id,
   return totals;
 }
 
-bool CheckpointWriter::write_leaf(int64_t item_id, int64_t ord, const ItemMetadata& item,
-                                  const Leaf& leaf) {
+CheckpointWriter::LeafExtras CheckpointWriter::write_leaf(int64_t item_id, int64_t ord,
+                                                         const ItemMetadata& item,
+                                                         const Leaf& leaf) {
   LeafSpecKey spec;
   spec.value_type_id = interner_.value_type(leaf.value_type);
   spec.kind = leaf.kind;
@@ -247,21 +249,20 @@ bool CheckpointWriter::write_leaf(int64_t item_id, int64_t ord, const ItemMetada
                   interner_.leaf_spec(spec), leaf.stored});
 
   const auto [other_name, other_directory] = differing_name_directory(leaf, item);
-  return sharding_raw || leaf.random_key_impl || leaf.string_value || leaf.inline_shape ||
-         leaf.inline_dtype || leaf.error || other_name || other_directory;
+  const bool needed = sharding_raw || leaf.random_key_impl || leaf.string_value ||
+                      leaf.inline_shape || leaf.inline_dtype || leaf.error || other_name ||
+                      other_directory;
+  return {needed, sharding_raw};
 }
 
 void CheckpointWriter::write_extras(int64_t item_id, int64_t ord, const ItemMetadata& item,
-                                    const Leaf& leaf) {
-  // A string the interner could not normalize is kept verbatim (a cache hit now).
-  const bool sharding_raw =
-      leaf.sharding_string && !interner_.sharding_string(*leaf.sharding_string).id;
+                                    const Leaf& leaf, LeafExtras extras) {
   const auto [other_name, other_directory] = differing_name_directory(leaf, item);
   auto& x = insert_extra_;
   x.bind(1, item_id);
   x.bind(2, ord);
   for (int column = 3; column <= 10; ++column) x.bind(column);
-  if (sharding_raw) x.bind(3, *leaf.sharding_string);
+  if (extras.sharding_raw) x.bind(3, *leaf.sharding_string);
   bind_optional(x, 4, leaf.random_key_impl);
   bind_optional(x, 5, leaf.string_value);
   if (leaf.inline_shape) x.bind(6, interner_.shape(*leaf.inline_shape));

@@ -31,10 +31,17 @@ class CheckpointWriter {
     uint64_t stored_bytes = 0;
   };
   ItemTotals write_item(int64_t checkpoint_id, int64_t ord, const ItemMetadata& item);
-  // Adds the leaf's `leaves` row; true when it also needs a leaf_extras row
-  // (written by write_extras once the rows are flushed: it references them).
-  bool write_leaf(int64_t item_id, int64_t ord, const ItemMetadata& item, const Leaf& leaf);
-  void write_extras(int64_t item_id, int64_t ord, const ItemMetadata& item, const Leaf& leaf);
+  // Whether a leaf needs a leaf_extras row, and whether its _sharding string
+  // goes there verbatim (the interner could not normalize it).
+  struct LeafExtras {
+    bool needed = false;
+    bool sharding_raw = false;
+  };
+  // Adds the leaf's `leaves` row. Its leaf_extras row, if needed, is written
+  // by write_extras once the rows are flushed, since it references them.
+  LeafExtras write_leaf(int64_t item_id, int64_t ord, const ItemMetadata& item, const Leaf& leaf);
+  void write_extras(int64_t item_id, int64_t ord, const ItemMetadata& item, const Leaf& leaf,
+                    LeafExtras extras);
   void write_problems(int64_t checkpoint_id, int64_t item_id, const std::vector<Problem>& problems);
   int64_t root(const std::string& path);
 
