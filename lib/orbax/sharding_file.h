@@ -5,7 +5,6 @@
 #include <map>
 #include <unordered_map>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
