@@ -7,6 +7,7 @@
 #include "ckptcat/error.h"
 #include "ckptcat/ocdbt.h"
 #include "ckptcat/reader.h"
+#include "item_path.h"
 
 namespace ckptcat::import_detail {
 namespace {
@@ -26,16 +27,23 @@ bool chunk_like(std::string_view last) {
   return last == "c" || orbax::is_chunk_key(last, /*zarr3=*/false);
 }
 
-// Out-of-line values per data file, checked against the file's size.
+// Out-of-line values per data file, checked against the file's size. Files
+// are stat'ed only inside the item (a linked data file leading out is reported).
 class DataFileCheck {
  public:
+  explicit DataFileCheck(const fs::path& item_dir) : root_(item_dir) {}
   void add(const ocdbt::KeyEntry& entry) {
     auto [it, inserted] = files_.try_emplace(entry.location.file);
     File& f = it->second;
     if (inserted) {
       std::error_code ec;
-      const auto size = fs::file_size(entry.location.file, ec);
-      if (!ec) f.size = size;
+      std::string why;
+      if (const auto path = root_.resolve_absolute(entry.location.file, why)) {
+        const auto size = fs::file_size(*path, ec);
+        if (!ec) f.size = size;
+      } else {
+        f.escapes = why;
+      }
     }
     const bool in_range = f.size && entry.location.offset <= *f.size &&
                           entry.value_size <= *f.size - entry.location.offset;
@@ -50,7 +58,10 @@ class DataFileCheck {
                                  (f.bad_values == 1 ? "" : "s") + " (" +
                                  std::to_string(f.bad_bytes) + " bytes, first key \"" +
                                  f.first_key + "\")";
-      if (!f.size)
+      if (!f.escapes.empty())
+        sink(Kind::kPathEscapes, Severity::kError, file,
+             storage::escape_message("data file", file, f.escapes) + ": " + values + " not checked");
+      else if (!f.size)
         sink(Kind::kDataFileMissing, Severity::kError, file, "data file missing: " + values + " stored in it");
       else
         sink(Kind::kValueOutOfRange, Severity::kError, file,
@@ -61,10 +72,12 @@ class DataFileCheck {
  private:
   struct File {
     std::optional<uint64_t> size;  // nullopt: cannot be stat'ed
+    std::string escapes;           // why the path leads outside the item, if it does
     uint64_t bad_values = 0;
     uint64_t bad_bytes = 0;
     std::string first_key;
   };
+  storage::LocalItemRoot root_;
   std::map<std::string, File> files_;
 };
 
@@ -149,7 +162,7 @@ uint64_t check_ocdbt_store(const fs::path& dir, const FindingSink& sink) {
   if (db->fallback())
     sink(Kind::kStoreUnreadable, Severity::kError, manifest, db->fallback_reason());
   ZarrKeyCheck zarr;
-  DataFileCheck data_files;
+  DataFileCheck data_files(dir);
   uint64_t keys = 0;
   try {
     // Listing everything reads (and checksums) every node of the latest generation.
@@ -174,19 +187,33 @@ uint64_t check_zarr_folder(const fs::path& dir, const FindingSink& sink) {
   // Folders of other stores and of Orbax's own metadata hold no zarr keys.
   static const std::set<std::string> kSkipped = {"d", "array_metadatas", "_sharding", "_METADATA"};
   ZarrKeyCheck zarr;
+  const storage::LocalItemRoot root(dir);
   uint64_t files = 0;
   std::error_code ec;
   for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (it.depth() == 0 && it->is_directory(ec) &&
+    if (it.depth() == 0 && !it->is_symlink(ec) && it->is_directory(ec) &&
         (kSkipped.count(name) || name.rfind("ocdbt.process_", 0) == 0)) {
       it.disable_recursion_pending();
       continue;
     }
     if (it.depth() > 32) { it.disable_recursion_pending(); continue; }
-    if (!it->is_regular_file(ec)) continue;
+    const std::string relative = it->path().lexically_relative(dir).generic_string();
+    if (it->is_symlink(ec)) {
+      // Followed only inside the item (a linked folder is never descended into).
+      std::string why;
+      const auto target = root.resolve(relative, why);
+      if (!target) {
+        sink(Kind::kPathEscapes, Severity::kError, it->path().string(),
+             storage::escape_message("symbolic link", relative, why) + ": not followed");
+        continue;
+      }
+      if (!fs::is_regular_file(*target, ec)) continue;
+    } else if (!it->is_regular_file(ec)) {
+      continue;
+    }
     ++files;
-    zarr.add(it->path().lexically_relative(dir).generic_string());
+    zarr.add(relative);
   }
   if (ec) sink(Kind::kStoreUnreadable, Severity::kError, dir.string(), "cannot list folder: " + ec.message());
   zarr.report([&](const std::string& param) { return (param.empty() ? dir : dir / param).string(); },

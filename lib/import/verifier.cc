@@ -177,6 +177,7 @@ const char* to_string(VerifyFinding::Kind kind) noexcept {
     case Kind::kValueOutOfRange: return "value-out-of-range";
     case Kind::kChunksWithoutMetadata: return "chunks-without-metadata";
     case Kind::kMetadataWithoutChunks: return "metadata-without-chunks";
+    case Kind::kPathEscapes: return "path-escapes-item";
   }
   return "catalog";
 }

@@ -16,7 +16,12 @@ DataFiles::~DataFiles() {
 const DataFiles::File& DataFiles::open(const std::string& path) {
   auto it = files_.find(path);
   if (it != files_.end()) return it->second;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  std::string why;
+  const auto resolved = root_.resolve_absolute(path, why);
+  if (!resolved)
+    throw Error(Error::Code::kCorruption,
+storage::escape_message("data file", path, why), path);
+  const int fd = ::open(resolved->c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     const int err = errno;
     throw Error(err == ENOENT || err == ENOTDIR ? Error::Code::kNotFound : Error::Code::kIO,

@@ -1,6 +1,8 @@
 // Positioned reads from the files of a database, with their handles cached:
 // each file is opened once and read with pread at (offset, length). Every read
-// is checked against the file's size before any buffer is allocated.
+// is checked against the file's size before any buffer is allocated. Every
+// path is resolved inside the database's item folder first (item_path.h): a
+// data-file path or a symbolic link that leads outside is refused unopened.
 #pragma once
 
 #include <cstdint>
@@ -9,19 +11,22 @@
 #include <unordered_map>
 
 #include "ckptcat/ocdbt.h"
+#include "item_path.h"
 
 namespace ckptcat::ocdbt {
 
 class DataFiles {
  public:
-  explicit DataFiles(ReadStats& stats) : stats_(stats) {}
+  // Files are read only inside `root` (the folder the database was opened at).
+  DataFiles(ReadStats& stats, const std::filesystem::path& root) : stats_(stats), root_(root) {}
   DataFiles(const DataFiles&) = delete;
   DataFiles& operator=(const DataFiles&) = delete;
   ~DataFiles();
 
-  // Reads `length` bytes at `offset` of `path` into `out` (resized). Throws
-  // kNotFound for a missing file, kIO when the OS refuses, kCorruption when the
-  // range lies beyond the end of the file.
+  // Reads `length` bytes at `offset` of `path` (absolute, under the root) into
+  // `out` (resized). Throws kNotFound for a missing file, kIO when the OS
+  // refuses, kCorruption when the range lies beyond the end of the file or the
+  // path leads outside the root.
   void read(const std::string& path, uint64_t offset, uint64_t length, std::string& out);
   // The whole file, refusing files larger than `max_bytes` (kCorruption).
   std::string read_whole(const std::string& path, uint64_t max_bytes);
@@ -36,6 +41,7 @@ class DataFiles {
   const File& open(const std::string& path);
 
   ReadStats& stats_;
+  storage::LocalItemRoot root_;
   std::unordered_map<std::string, File> files_;
 };
 

@@ -10,6 +10,7 @@
 #include "format/btree.h"
 #include "format/envelope.h"
 #include "format/manifest.h"
+#include "item_path.h"
 
 namespace ckptcat::ocdbt {
 namespace fs = std::filesystem;
@@ -28,16 +29,11 @@ constexpr unsigned kMaxTreeHeight = 255;
   throw Error(e.code(), message, file, item_offset);
 }
 
-// Stored paths are relative to the database folder; refuse ones that escape it.
+// Stored paths are relative to the database folder: the same rule as every
+// name taken from a checkpoint (item_path.h).
 void check_relative_path(const std::string& path, const std::string& in_file) {
-  bool bad = !path.empty() && path.front() == '/';
-  for (size_t start = 0; !bad && start <= path.size();) {
-    size_t end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    if (path.compare(start, end - start, "..") == 0) bad = true;
-    start = end + 1;
-  }
-  if (bad) throw Error(Error::Code::kCorruption, "data file path '" + path + "' escapes the database folder", in_file);
+  if (const auto why = storage::relative_name_problem(path))
+    throw Error(Error::Code::kCorruption, storage::escape_message("data file path", path, *why), in_file);
 }
 
 // Where a node is: the table entry's base path becomes the node's transitive path.
@@ -95,15 +91,17 @@ struct Source {
 
 // File access and node decoding shared by the walks.
 struct TreeReader {
+  TreeReader(const OpenOptions& options, const fs::path& root) : options(options), files(stats, root) {}
   OpenOptions options;
   mutable ReadStats stats;
-  mutable DataFiles files{stats};
+  mutable DataFiles files;  // reads only inside the folder the database was opened at
 
   void read_node(const Source& src, const NodeRef& ref, std::string& raw, std::string& scratch,
                  BtreeNode& node) const;
 };
 
 struct Database::Impl : TreeReader {
+  Impl(const OpenOptions& options, const fs::path& dir) : TreeReader(options, dir), dir(dir) {}
   fs::path dir;
   std::vector<Source> sources;  // one, or the per-process databases in fallback mode
   std::string fallback_reason;
@@ -403,9 +401,7 @@ Database& Database::operator=(Database&&) noexcept = default;
 Database::~Database() = default;
 
 Database Database::open(const fs::path& dir, const OpenOptions& options) {
-  auto impl = std::make_unique<Impl>();
-  impl->options = options;
-  impl->dir = dir;
+  auto impl = std::make_unique<Impl>(options, dir);
   try {
     impl->sources.push_back(impl->open_source(dir));
     impl->check_root(impl->sources.back());
@@ -414,8 +410,10 @@ Database Database::open(const fs::path& dir, const OpenOptions& options) {
     if (e.code() != Error::Code::kNotFound || !options.per_process_fallback) throw;
     std::vector<fs::path> subs;
     std::error_code ec;
+    // Real folders only: a link would be followed before anything could check
+    // that it stays inside the item (Orbax never writes one there).
     for (const auto& item : fs::directory_iterator(dir, ec))
-      if (item.is_directory() && is_process_folder(item.path().filename().string()))
+      if (!item.is_symlink() && item.is_directory() && is_process_folder(item.path().filename().string()))
         subs.push_back(item.path());
     if (subs.empty()) throw;
     std::sort(subs.begin(), subs.end());

@@ -8,6 +8,7 @@
 #include "array_store.h"
 
 #include "ckptcat/ocdbt.h"
+#include "item_path.h"
 #include "json_file.h"
 #include "zarr.h"
 
@@ -169,48 +170,63 @@ class OcdbtStore final : public ArrayStoreReader {
   const Param* found_ = nullptr;
 };
 
+// Plain zarr folders: a param's keys are files under "<item>/<param>/". Every
+// path is resolved inside the item (item_path.h), so neither a hostile name nor
+// a symbolic link in the item leads a read, listing or stat outside it.
 class FileStore final : public ArrayStoreReader {
  public:
-  FileStore(fs::path item_dir, bool zarr3) : item_dir_(std::move(item_dir)), zarr3_(zarr3) {}
+  FileStore(const fs::path& item_dir, bool zarr3) : root_(item_dir), zarr3_(zarr3) {}
   ArrayStore kind() const override { return ArrayStore::kFiles; }
   const std::string* metadata(const std::string& param) override {
-    const auto path = param_dir(param) / metadata_key(zarr3_);
+    const auto path = inside(key_prefix(param) + std::string(metadata_key(zarr3_)));
     if (!entry_exists(path)) return nullptr;
     read_file_bounded(path, text_);
     return &text_;
   }
   StoredSize stored_size(const std::string& param) override {
     StoredSize size;
-    const fs::path dir = param_dir(param);
+    const fs::path dir = inside(param);
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) return size;
-    // zarr v3 and "/"-separated v2 chunks nest; bound the walk depth.
+    // zarr v3 and "/"-separated v2 chunks nest; bound the walk depth. Links
+    // are not descended into, and a linked chunk counts only when it stays inside.
     for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
       if (it.depth() > 32) { it.disable_recursion_pending(); continue; }
-      if (!it->is_regular_file(ec)) continue;
       const std::string rel = it->path().lexically_relative(dir).generic_string();
       if (!chunk_key(rel, zarr3_)) continue;
-      ++size.chunk_count;
-      size.bytes += it->file_size(ec);
+      if (it->is_symlink(ec)) {
+        std::string why;
+        const auto resolved = root_.resolve(key_prefix(param) + rel, why);
+        if (!resolved || !fs::is_regular_file(*resolved, ec)) continue;
+        ++size.chunk_count;
+        size.bytes += fs::file_size(*resolved, ec);
+      } else if (it->is_regular_file(ec)) {
+        ++size.chunk_count;
+        size.bytes += it->file_size(ec);
+      }
     }
     return size;
   }
   std::string metadata_location(const std::string& param) const override {
-    return (param_dir(param) / metadata_key(zarr3_)).string();
+    return (root_.path() / (key_prefix(param) + std::string(metadata_key(zarr3_)))).string();
   }
 
  private:
-  fs::path param_dir(const std::string& param) const {
-    return param.empty() ? item_dir_ : item_dir_ / fs::path(param);
+  // `relative` resolved inside the item; throws naming it when it leads outside.
+  fs::path inside(const std::string& relative) const {
+    std::string why;
+    if (auto path = root_.resolve(relative, why)) return *path;
+    throw Error(Error::Code::kInvalid, storage::escape_message("name", relative, why),
+                (root_.path() / relative).string());
   }
-  fs::path item_dir_;
+  storage::LocalItemRoot root_;
   bool zarr3_;
   std::string text_;  // the last metadata file read
 };
 
 bool has_ocdbt_files(const fs::path& item_dir) {
   std::error_code ec;
-  if (fs::exists(item_dir / "manifest.ocdbt", ec)) return true;
+  if (entry_exists(item_dir / "manifest.ocdbt")) return true;
   for (fs::directory_iterator it(item_dir, ec), end; !ec && it != end; it.increment(ec))
     if (it->path().filename().string().rfind("ocdbt.process_", 0) == 0) return true;
   return false;

@@ -18,6 +18,7 @@
 #include "array_metadatas.h"
 #include "array_store.h"
 #include "ckptcat/reader.h"
+#include "item_path.h"
 #include "json_file.h"
 #include "legacy_checkpoint.h"
 #include "parse_cache.h"
@@ -60,10 +61,17 @@ std::string where(const Error& e, const std::string& fallback_file) {
   return text;
 }
 
-// Reads zarr metadata of `leaf` (array or scalar) from `store`.
+// Reads zarr metadata of `leaf` (array or scalar) from `store`. A name that
+// would lead outside the item (item_path.h) degrades the leaf unread, whatever
+// the store: `metadata_file` is the file that named it.
 std::shared_ptr<const ZarrArray> zarr_of(const std::string& name, ArrayStoreReader* store,
                                          bool zarr3, const std::string& store_problem,
-                                         ParseCache& cache, Leaf& leaf) {
+                                         ParseCache& cache, const fs::path& metadata_file, Leaf& leaf) {
+  if (const auto why = storage::relative_name_problem(name)) {
+    leaf.error = metadata_file.string() + ": " + storage::escape_message("name", name, *why) +
+                 "; its zarr metadata was not read";
+    return nullptr;
+  }
   if (!store) {
     leaf.error = "zarr metadata unreadable: " + store_problem;
     return nullptr;
@@ -90,7 +98,7 @@ class PyTreeReader {
   // `spare_leaves`: leaves of an earlier result to write over (see from_tree_metadata).
   PyTreeReader(ItemMetadata& item, const ReadOptions& options, ParseCache& cache,
                std::vector<Leaf> spare_leaves)
-      : item_(item), dir_(item.directory), options_(options), cache_(cache),
+      : item_(item), dir_(item.directory), metadata_file_(dir_ / "_METADATA"), options_(options), cache_(cache),
         spare_leaves_(std::move(spare_leaves)) {}
 
   void read() {
@@ -185,7 +193,7 @@ class PyTreeReader {
         case LeafKind::kArray: array_leaf(leaf, e.write_shape, tree.flags.use_zarr3); break;
         case LeafKind::kScalar: {
           auto& scalar = named_metadata<ScalarMetadata>(leaf);
-          if (auto z = zarr_of(leaf.name, store_.get(), tree.flags.use_zarr3, store_problem_, cache_, leaf))
+          if (auto z = zarr_of(leaf.name, store_.get(), tree.flags.use_zarr3, store_problem_, cache_, metadata_file_, leaf))
             scalar.dtype = z->dtype;
           else
             scalar.dtype.reset();
@@ -241,7 +249,7 @@ class PyTreeReader {
       }
     }
     if (!has_sharding) array.sharding.reset();
-    if (auto z = zarr_of(leaf.name, store_.get(), zarr3, store_problem_, cache_, leaf)) {
+    if (auto z = zarr_of(leaf.name, store_.get(), zarr3, store_problem_, cache_, metadata_file_, leaf)) {
       array.shape = z->shape;
       array.dtype = z->dtype;
       array.storage->chunk_shape = z->chunk_shape;
@@ -271,7 +279,7 @@ class PyTreeReader {
   }
 
   void add_stored_size(Leaf& leaf) {
-    if (!options_.stored_sizes || !store_) return;
+    if (!options_.stored_sizes || !store_ || storage::relative_name_problem(leaf.name)) return;
     try {
       leaf.stored = store_->stored_size(leaf.name);
     } catch (const Error& e) {
@@ -313,7 +321,7 @@ class PyTreeReader {
           array.directory = dir_.string();
           array.storage = StorageMetadata{};
           Leaf probe;
-          if (auto z = zarr_of(legacy->placeholder, store_.get(), false, store_problem_, cache_, probe)) {
+          if (auto z = zarr_of(legacy->placeholder, store_.get(), false, store_problem_, cache_, dir_ / "checkpoint", probe)) {
             array.shape = z->shape;
             array.dtype = z->dtype;
             array.storage->chunk_shape = z->chunk_shape;
@@ -321,7 +329,8 @@ class PyTreeReader {
             leaf.error = "shape and dtype not recoverable: " + *probe.error;
           }
           leaf.metadata = std::move(array);
-          if (options_.stored_sizes && store_) leaf.stored = store_->stored_size(legacy->placeholder);
+          if (options_.stored_sizes && store_ && !storage::relative_name_problem(legacy->placeholder))
+            leaf.stored = store_->stored_size(legacy->placeholder);
           break;
         }
       }
@@ -335,6 +344,7 @@ class PyTreeReader {
 
   ItemMetadata& item_;
   fs::path dir_;
+  fs::path metadata_file_;  // dir_/_METADATA, named by messages
   const ReadOptions& options_;
   ParseCache& cache_;
   std::vector<Leaf> spare_leaves_;

@@ -47,6 +47,7 @@ struct VerifyFinding {
     kValueOutOfRange,        // an out-of-line value lies past the end of its data file
     kChunksWithoutMetadata,  // chunk keys of an array with no zarr metadata
     kMetadataWithoutChunks,  // zarr metadata with no chunk (warning)
+    kPathEscapes,            // a stored path or symbolic link leads outside the item (not followed)
   };
   Kind kind = Kind::kCatalog;
   Problem::Severity severity = Problem::Severity::kError;
