@@ -54,6 +54,12 @@ ArrayMetadatas read_array_metadatas(const fs::path& item_dir, TextMemo<ArrayWrit
   ArrayMetadatas out;
   const auto dir = item_dir / "array_metadatas";
   std::error_code ec;
+  if (fs::is_symlink(fs::symlink_status(dir, ec))) {
+    // Its files would be listed wherever it leads (item_path.h); Orbax never links it.
+    out.problems.push_back({Problem::Severity::kWarning, dir.string(),
+                            "a symbolic link: not followed, array metadata not read"});
+    return out;
+  }
   if (!fs::is_directory(dir, ec)) return out;
   std::vector<std::pair<int64_t, fs::path>> files;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {

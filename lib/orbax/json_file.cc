@@ -1,6 +1,8 @@
 // Bounded JSON file reading (see json_file.h).
 #include "json_file.h"
 
+#include "item_path.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -258,8 +260,20 @@ namespace {
 // `size` receives its size.
 OpenFile open_bounded(const fs::path& file, uint64_t max_bytes, uint64_t& size) {
   // O_NONBLOCK: opening a FIFO planted in a checkpoint must not hang the reader
-  // (regular files ignore the flag).
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  // (regular files ignore the flag). O_NOFOLLOW: a metadata file that is a
+  // symbolic link is followed only while it stays inside its folder
+  // (storage/item_path.h), so a checkpoint cannot point a read elsewhere.
+  constexpr int kFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+  int fd = ::open(file.c_str(), kFlags | O_NOFOLLOW);
+  if (fd < 0 && errno == ELOOP) {
+    std::string why;
+    const storage::LocalItemRoot folder(file.parent_path());
+    const auto target = folder.resolve(file.filename().string(), why);
+    if (!target)
+      throw Error(Error::Code::kInvalid,
+                  storage::escape_message("symbolic link", file.filename().string(), why), file.string());
+    fd = ::open(target->c_str(), kFlags);
+  }
   if (fd < 0) {
     const int error = errno;
     if (error != ENOENT && error != ENOTDIR)

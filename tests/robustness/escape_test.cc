@@ -363,3 +363,24 @@ TEST_CASE("a per-process database behind a link leading outside is not read in t
   CHECK(read > 0);
   CHECK(missing > 0);
 }
+
+TEST_CASE("metadata files linked outside their folder are refused unread") {
+  Fixture f({}, ItemSpec::Storage::kFiles);
+  // _sharding and array_metadatas/ replaced by links to copies outside.
+  fs::rename(f.item / "_sharding", f.outside / "_sharding");
+  fs::create_symlink(f.outside / "_sharding", f.item / "_sharding");
+  fs::rename(f.item / "array_metadatas", f.outside / "array_metadatas");
+  fs::create_directory_symlink(f.outside / "array_metadatas", f.item / "array_metadatas");
+  // A link that stays inside is followed as before.
+  fs::rename(f.item / "_METADATA", f.item / "real_METADATA");
+  fs::create_symlink("real_METADATA", f.item / "_METADATA");
+  OpenTrace trace(f.outside);
+  const auto item = ckptcat::orbax::read_item(f.item, "state", std::nullopt);
+  CHECK(trace.events() == "");
+  REQUIRE_FALSE(item.error);
+  CHECK(item.leaves.size() == 2);
+  std::string problems;
+  for (const auto& p : item.problems) problems += p.file + ": " + p.message + "\n";
+  CHECK_MESSAGE(problems.find("_sharding: symbolic link \"_sharding\" escapes the item folder") != std::string::npos, problems);
+  CHECK_MESSAGE(problems.find("array_metadatas: a symbolic link: not followed") != std::string::npos, problems);
+}
