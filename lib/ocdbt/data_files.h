@@ -12,8 +12,11 @@
 
 #include "ckptcat/ocdbt.h"
 #include "item_path.h"
+#include "posix_file.h"
 
 namespace ckptcat::ocdbt {
+
+using storage::PosixFile;
 
 class DataFiles {
  public:
@@ -21,7 +24,6 @@ class DataFiles {
   DataFiles(ReadStats& stats, const std::filesystem::path& root) : stats_(stats), root_(root) {}
   DataFiles(const DataFiles&) = delete;
   DataFiles& operator=(const DataFiles&) = delete;
-  ~DataFiles();
 
   // Reads `length` bytes at `offset` of `path` (absolute, under the root) into
   // `out` (resized). Throws kNotFound for a missing file, kIO when the OS
@@ -34,15 +36,11 @@ class DataFiles {
   void require(const std::string& path) { open(path); }
 
  private:
-  struct File {
-    int fd = -1;
-    uint64_t size = 0;
-  };
-  const File& open(const std::string& path);
+  const PosixFile& open(const std::string& path);
 
   ReadStats& stats_;
   storage::LocalItemRoot root_;
-  std::unordered_map<std::string, File> files_;
+  std::unordered_map<std::string, storage::PosixFile> files_;
 };
 
 }  // namespace ckptcat::ocdbt

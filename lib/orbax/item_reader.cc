@@ -104,7 +104,11 @@ class PyTreeReader {
   void read() {
     const auto metadata_file = dir_ / "_METADATA";
     const auto msgpack_file = dir_ / "checkpoint";
-    const bool has_msgpack = path_exists(msgpack_file) && fs::is_regular_file(msgpack_file);
+    // Anything but a folder named `checkpoint` is read, so a FIFO or a link
+    // leading outside is reported rather than passed over (or followed).
+    std::error_code ec;
+    const auto msgpack_type = fs::symlink_status(msgpack_file, ec).type();
+    const bool has_msgpack = path_exists(msgpack_file) && msgpack_type != fs::file_type::directory;
     if (has_msgpack) read_msgpack(msgpack_file);
     if (path_exists(metadata_file)) {
       from_tree_metadata(metadata_file);
@@ -361,9 +365,11 @@ std::optional<fs::path> json_item_file(const fs::path& dir, const std::string& n
   for (const std::string& candidate : {std::string("data.json"), std::string("metadata"),
                                       std::string("metrics"), name}) {
     if (candidate.empty()) continue;
+    // Any entry but a folder: reading then reports a FIFO or a link leading
+    // out for what it is, instead of the file passing for absent.
     const auto p = dir / candidate;
     std::error_code ec;
-    if (fs::is_regular_file(p, ec)) return p;
+    if (path_exists(p) && fs::symlink_status(p, ec).type() != fs::file_type::directory) return p;
   }
   return std::nullopt;
 }

@@ -2,10 +2,7 @@
 #include "json_file.h"
 
 #include "item_path.h"
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "posix_file.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -116,18 +113,6 @@ std::optional<double> sentinel_value(const std::string& s) {
 }
 
 struct DepthExceeded {};
-
-// Closes a descriptor when it goes out of scope.
-struct OpenFile {
-  explicit OpenFile(int descriptor) : fd(descriptor) {}
-  OpenFile(OpenFile&& other) noexcept : fd(std::exchange(other.fd, -1)) {}
-  OpenFile(const OpenFile&) = delete;
-  OpenFile& operator=(const OpenFile&) = delete;
-  ~OpenFile() {
-    if (fd >= 0) ::close(fd);
-  }
-  int fd;
-};
 
 // Builds the document from nlohmann's SAX events, like its own DOM builder
 // but with the nesting depth capped, the sentinel strings turned back into
@@ -256,86 +241,55 @@ bool entry_exists(const fs::path& path) {
 
 namespace {
 
-// Opens `file` for reading after the checks every metadata read makes;
-// `size` receives its size.
-OpenFile open_bounded(const fs::path& file, uint64_t max_bytes, uint64_t& size) {
-  // O_NONBLOCK: opening a FIFO planted in a checkpoint must not hang the reader
-  // (regular files ignore the flag). O_NOFOLLOW: a metadata file that is a
-  // symbolic link is followed only while it stays inside its folder
-  // (storage/item_path.h), so a checkpoint cannot point a read elsewhere.
-  constexpr int kFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
-  int fd = ::open(file.c_str(), kFlags | O_NOFOLLOW);
-  if (fd < 0 && errno == ELOOP) {
+}  // namespace
+
+storage::PosixFile open_metadata_file(const fs::path& file, uint64_t max_bytes) {
+  auto opened = storage::PosixFile::open_unless_link(file);
+  if (!opened) {
     std::string why;
-    const storage::LocalItemRoot folder(file.parent_path());
-    const auto target = folder.resolve(file.filename().string(), why);
+    const auto target = storage::LocalItemRoot(file.parent_path()).resolve(file.filename().string(), why);
     if (!target)
       throw Error(Error::Code::kInvalid,
                   storage::escape_message("symbolic link", file.filename().string(), why), file.string());
-    fd = ::open(target->c_str(), kFlags);
-  }
-  if (fd < 0) {
-    const int error = errno;
-    if (error != ENOENT && error != ENOTDIR)
-      throw Error(Error::Code::kIO, std::string("cannot open: ") + std::strerror(error),
-                  file.string());
-    std::error_code link_ec;
-    if (fs::is_symlink(fs::symlink_status(file, link_ec)))
+    if (!entry_exists(*target)) {
+      std::error_code ec;
       throw Error(Error::Code::kNotFound,
-                  "dangling symbolic link (its target " +
-                      fs::read_symlink(file, link_ec).string() + " does not exist)",
+                  "dangling symbolic link (its target " + fs::read_symlink(file, ec).string() +
+                      " does not exist)",
                   file.string());
-    throw Error(Error::Code::kNotFound, "file not found", file.string());
+    }
+    opened.emplace(*target, file.string());
   }
-  OpenFile open_file(fd);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0)
-    throw Error(Error::Code::kIO, std::string("cannot stat: ") + std::strerror(errno), file.string());
-  if (!S_ISREG(st.st_mode)) throw Error(Error::Code::kInvalid, "not a regular file", file.string());
-  size = static_cast<uint64_t>(st.st_size);
-  if (size > max_bytes)
+  storage::PosixFile& open_file = *opened;
+  if (open_file.size() > max_bytes)
     throw Error(Error::Code::kInvalid,
-                "file is " + std::to_string(size) + " bytes, over the " +
+                "file is " + std::to_string(open_file.size()) + " bytes, over the " +
                     std::to_string(max_bytes) + "-byte limit for metadata files",
                 file.string());
-  return open_file;
+  return std::move(open_file);
 }
-
-// Reads exactly `size` bytes into `to`.
-void read_exact(const OpenFile& open_file, char* to, uint64_t size, const fs::path& file) {
-  for (uint64_t got = 0; got < size;) {
-    const ssize_t n = ::read(open_file.fd, to + got, size - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw Error(Error::Code::kIO, std::string("read failed: ") + std::strerror(errno), file.string());
-    if (n == 0) throw Error(Error::Code::kIO, "short read", file.string());
-    got += static_cast<uint64_t>(n);
-  }
-}
-
-}  // namespace
 
 void read_file_bounded(const fs::path& file, std::string& out, uint64_t max_bytes) {
-  uint64_t size = 0;
-  const OpenFile open_file = open_bounded(file, max_bytes, size);
-  out.resize(size);
-  read_exact(open_file, out.data(), size, file);
+  storage::PosixFile open_file = open_metadata_file(file, max_bytes);
+  out.resize(open_file.size());
+  open_file.read_next(out.data(), open_file.size());
 }
 
 bool read_file_unless_equal(const fs::path& file, std::string_view expected, std::string& out,
                             uint64_t max_bytes) {
-  uint64_t size = 0;
-  const OpenFile open_file = open_bounded(file, max_bytes, size);
+  storage::PosixFile open_file = open_metadata_file(file, max_bytes);
+  const uint64_t size = open_file.size();
   uint64_t same = 0;  // leading bytes known equal to `expected`
   if (size == expected.size()) {
     char chunk[64 << 10];  // stays in cache while compared
     while (same < size) {
       const uint64_t n = std::min<uint64_t>(sizeof chunk, size - same);
-      read_exact(open_file, chunk, n, file);
+      open_file.read_next(chunk, n);
       if (std::memcmp(chunk, expected.data() + same, n) != 0) {  // read it whole after all
         out.resize(size);
         std::memcpy(out.data(), expected.data(), same);
         std::memcpy(out.data() + same, chunk, n);
-        read_exact(open_file, out.data() + same + n, size - same - n, file);
+        open_file.read_next(out.data() + same + n, size - same - n);
         return false;
       }
       same += n;
@@ -343,7 +297,7 @@ bool read_file_unless_equal(const fs::path& file, std::string_view expected, std
     return true;
   }
   out.resize(size);
-  read_exact(open_file, out.data(), size, file);
+  open_file.read_next(out.data(), size);
   return false;
 }
 

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ckptcat/error.h"
+#include "posix_file.h"
 
 namespace ckptcat::orbax {
 
@@ -27,6 +28,14 @@ inline constexpr int kMaxJsonDepth = 512;
 // a symbolic link even when its target is missing (reading it then reports the
 // dangling link instead of the file passing for absent).
 bool entry_exists(const std::filesystem::path& path);
+
+// Opens a file of a checkpoint for reading (storage/posix_file.h: never blocks,
+// regular files only): a symbolic link is followed only while it stays inside
+// the file's folder (storage/item_path.h). Throws Error kNotFound when it does
+// not exist (naming a dangling link), kInvalid when it is larger than
+// `max_bytes`, not a regular file, or a link leading out of its folder, kIO
+// when the system refuses.
+storage::PosixFile open_metadata_file(const std::filesystem::path& file, uint64_t max_bytes);
 
 // Reads a whole regular file of at most `max_bytes`. Throws Error kNotFound when
 // it does not exist, kInvalid when it is too large or not a regular file, kIO

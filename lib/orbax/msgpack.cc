@@ -1,21 +1,17 @@
 // Streaming msgpack decoding (see msgpack.h). Format: https://github.com/msgpack/msgpack/blob/master/spec.md
 #include "msgpack.h"
 
+#include "json_file.h"
+
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <filesystem>
 
 namespace ckptcat::orbax {
 
-MsgpackReader::MsgpackReader(const std::string& file) : file_(file) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec))
-    throw Error(Error::Code::kNotFound, "msgpack file not found", file);
-  size_ = std::filesystem::file_size(file, ec);
-  if (ec) throw Error(Error::Code::kIO, "cannot stat: " + ec.message(), file);
-  in_.open(file, std::ios::binary);
-  if (!in_) throw Error(Error::Code::kIO, "cannot open", file);
-}
+MsgpackReader::MsgpackReader(const std::string& file)
+    : file_(file), in_(open_metadata_file(file, UINT64_MAX)), size_(in_.size()) {}
 
 void MsgpackReader::fail(const std::string& message) const {
   throw Error(Error::Code::kCorruption, "msgpack: " + message, file_, offset_);
@@ -28,10 +24,20 @@ void MsgpackReader::require(uint64_t n) const {
 }
 
 void MsgpackReader::read_exact(void* out, uint64_t n) {
+  constexpr uint64_t kBufferBytes = 64 << 10;
   require(n);
-  in_.read(static_cast<char*>(out), static_cast<std::streamsize>(n));
-  if (static_cast<uint64_t>(in_.gcount()) != n)
-    throw Error(Error::Code::kIO, "short read", file_, offset_);
+  char* to = static_cast<char*>(out);
+  const bool buffered = offset_ >= buffer_start_ && n <= buffer_start_ + buffer_.size() - offset_;
+  if (!buffered && n >= kBufferBytes) {
+    in_.read_at(offset_, to, n);  // a large payload: straight into place
+  } else {
+    if (!buffered) {
+      buffer_start_ = offset_;
+      buffer_.resize(std::min<uint64_t>(kBufferBytes, size_ - offset_));
+      in_.read_at(offset_, buffer_.data(), buffer_.size());
+    }
+    std::memcpy(to, buffer_.data() + (offset_ - buffer_start_), n);
+  }
   offset_ += n;
 }
 
@@ -56,7 +62,6 @@ std::string MsgpackReader::read_payload(uint64_t n, uint64_t max_bytes) {
 
 void MsgpackReader::skip_payload(uint64_t n) {
   require(n);
-  in_.seekg(static_cast<std::streamoff>(n), std::ios::cur);
   offset_ += n;
 }
 

@@ -5,10 +5,10 @@
 #pragma once
 
 #include <cstdint>
-#include <fstream>
 #include <string>
 
 #include "ckptcat/error.h"
+#include "posix_file.h"
 
 namespace ckptcat::orbax {
 
@@ -26,7 +26,8 @@ struct MsgpackHeader {
 
 class MsgpackReader {
  public:
-  // Opens `file`. Throws Error kNotFound / kIO.
+  // Opens `file` (json_file.h open_metadata_file). Throws Error kNotFound /
+  // kInvalid / kIO.
   explicit MsgpackReader(const std::string& file);
 
   uint64_t offset() const { return offset_; }
@@ -52,9 +53,13 @@ class MsgpackReader {
   void require(uint64_t n) const;
 
   std::string file_;
-  std::ifstream in_;
+  storage::PosixFile in_;
   uint64_t size_ = 0;
   uint64_t offset_ = 0;
+  // Bytes [buffer_start_, buffer_start_ + buffer_.size()) of the file: headers
+  // are a few bytes each, so they are read 64 KiB at a time.
+  std::string buffer_;
+  uint64_t buffer_start_ = 0;
 };
 
 }  // namespace ckptcat::orbax

@@ -4,6 +4,7 @@
 // (NUL cannot be in a file name; it is tested inside JSON keys).
 #include <doctest/doctest.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -209,4 +210,78 @@ TEST_CASE("names with '/', '.', non-ASCII characters and NUL bytes round-trip th
   }
   SQLite::Database& db = catalog.database();
   CHECK(db.execAndGet("PRAGMA integrity_check").getString() == "ok");
+}
+
+TEST_CASE("a FIFO in place of any file ckptcat reads is refused, never waited on") {
+  // Each place a file is read, in an OCDBT item (values out of line, so d/
+  // files are read), a zarr-folder item and a JSON item; each replaced by a
+  // named pipe in a fresh copy of the checkpoint. A hang ends the test through
+  // the alarm instead of stalling the suite.
+  struct Place {
+    const char* item;
+    std::string file;  // relative to the item folder ("" item: the step folder)
+  };
+  std::vector<Place> places = {
+      {"", "_CHECKPOINT_METADATA"},       {"state", "_METADATA"},
+      {"state", "_sharding"},             {"state", "_strings.json"},
+      {"state", "array_metadatas/process_0"}, {"state", "manifest.ocdbt"},
+      {"state", "checkpoint"},            {"plain", "w/.zarray"},
+      {"config", "metadata"},
+  };
+  for (size_t i = 0; i < places.size(); ++i) {
+    const Place& place = places[i];
+    CAPTURE(place.file);
+    TempDir tmp;
+    CheckpointSpec spec;
+    ItemSpec& state = spec.items.emplace_back(ItemSpec::pytree("state"));
+    state.leaves.push_back(LeafSpec::array({"big"}, "float32", {64}));
+    state.leaves.back().chunk_value_bytes = 4000;  // stored in a d/ file
+    state.leaves.push_back(LeafSpec::string({"name"}, "x"));
+    ItemSpec& plain = spec.items.emplace_back(ItemSpec::pytree("plain"));
+    plain.storage = ItemSpec::Storage::kFiles;
+    plain.leaves.push_back(LeafSpec::array({"w"}, "int32", {2}));
+    spec.items.push_back(ItemSpec::json("config", R"({"lr": 0.1})"));
+    const fs::path step = tmp.path() / "7";
+    write_checkpoint(step, spec);
+    fs::path fifo = step / place.item / place.file;
+    if (place.file == "checkpoint") {
+      REQUIRE_FALSE(fs::exists(fifo));
+    } else {
+      REQUIRE(fs::is_regular_file(fifo));
+      fs::remove(fifo);
+    }
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    ::alarm(30);
+    const auto found = ckptcat::orbax::discover(tmp.path());
+    REQUIRE(found.checkpoints.size() == 1);
+    const auto cp = ckptcat::orbax::read_checkpoint(found.checkpoints[0]);
+    ::alarm(0);
+    std::string said;
+    for (const auto& p : cp.problems) said += p.file + ": " + p.message + "\n";
+    for (const auto& item : cp.items) {
+      if (item.error) said += *item.error + "\n";
+      for (const auto& p : item.problems) said += p.file + ": " + p.message + "\n";
+      for (const auto& leaf : item.leaves)
+        if (leaf.error) said += *leaf.error + "\n";
+    }
+    CHECK_MESSAGE(said.find(fifo.string()) != std::string::npos, said);
+    CHECK_MESSAGE(said.find("not a regular file") != std::string::npos, said);
+  }
+  // And the data file the root node lives in.
+  TempDir tmp;
+  CheckpointSpec spec;
+  spec.items.emplace_back(ItemSpec::pytree("state")).leaves.push_back(LeafSpec::array({"w"}, "int32", {2}));
+  write_checkpoint(tmp.path() / "7", spec);
+  const fs::path d = tmp.path() / "7" / "state" / "d";
+  REQUIRE(fs::is_directory(d));
+  for (const auto& file : fs::directory_iterator(d)) {
+    fs::remove(file.path());
+    REQUIRE(::mkfifo(file.path().c_str(), 0600) == 0);
+  }
+  ::alarm(30);
+  const auto item = ckptcat::orbax::read_item(tmp.path() / "7" / "state", "state", std::nullopt);
+  ::alarm(0);
+  std::string said;
+  for (const auto& p : item.problems) said += p.file + ": " + p.message + "\n";
+  CHECK_MESSAGE(said.find("not a regular file") != std::string::npos, said);
 }
