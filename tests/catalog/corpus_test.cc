@@ -7,13 +7,13 @@
 #include "ckptcat/catalog.h"
 #include "ckptcat/reader.h"
 #include "fixtures.h"
-#include "shared_data.h"
+#include "shared_case.h"
 
 namespace ckptcat {
 namespace {
 
-TEST_CASE("the corpus round-trips through the catalog") {
-  const auto corpus = testing::shared_dir_or_skip() / "corpus";
+SHARED_TEST_CASE("the corpus round-trips through the catalog") {
+  const auto corpus = testing::shared_data_dir() / "corpus";
   const auto found = orbax::discover(corpus);
   REQUIRE(!found.checkpoints.empty());
 

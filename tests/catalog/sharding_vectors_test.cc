@@ -9,13 +9,13 @@
 
 #include "ckptcat/catalog.h"
 #include "fixtures.h"
-#include "shared_data.h"
+#include "shared_case.h"
 
 namespace ckptcat {
 namespace {
 
-TEST_CASE("shared sharding vectors round-trip through the catalog and its view") {
-  const auto lines = testing::read_lines(testing::shared_dir_or_skip() / "vectors" /
+SHARED_TEST_CASE("shared sharding vectors round-trip through the catalog and its view") {
+  const auto lines = testing::read_lines(testing::shared_data_dir() / "vectors" /
                                          "sharding_strings.jsonl");
   REQUIRE(!lines.empty());
 

@@ -5,13 +5,13 @@
 #include <nlohmann/json.hpp>
 
 #include "ckptcat/sharding.h"
-#include "shared_data.h"
+#include "shared_case.h"
 
 using namespace ckptcat;
 namespace fs = std::filesystem;
 
-TEST_CASE("shared sharding vectors: valid ones round-trip, invalid ones are refused") {
-  const auto dir = testing::shared_dir_or_skip();
+SHARED_TEST_CASE("shared sharding vectors: valid ones round-trip, invalid ones are refused") {
+  const auto dir = testing::shared_data_dir();
   int valid = 0, invalid = 0;
   for (const auto& line : testing::read_lines(dir / "vectors" / "sharding_strings.jsonl")) {
     auto vec = nlohmann::json::parse(line);
@@ -35,8 +35,8 @@ TEST_CASE("shared sharding vectors: valid ones round-trip, invalid ones are refu
   MESSAGE(valid << " valid and " << invalid << " invalid vectors checked");
 }
 
-TEST_CASE("every _sharding value in the corpus round-trips byte for byte") {
-  const auto corpus = testing::shared_dir_or_skip() / "corpus";
+SHARED_TEST_CASE("every _sharding value in the corpus round-trips byte for byte") {
+  const auto corpus = testing::shared_data_dir() / "corpus";
   int files = 0, values = 0;
   for (const auto& entry : fs::recursive_directory_iterator(corpus)) {
     if (!entry.is_regular_file() || entry.path().filename() != "_sharding") continue;

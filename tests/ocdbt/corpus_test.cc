@@ -10,7 +10,7 @@
 #include <set>
 
 #include "ckptcat/ocdbt.h"
-#include "shared_data.h"
+#include "shared_case.h"
 
 namespace fs = std::filesystem;
 using ckptcat::Error;
@@ -22,7 +22,7 @@ using namespace ckptcat::testing;
 
 namespace {
 
-fs::path corpus() { return shared_dir_or_skip() / "corpus"; }
+fs::path corpus() { return shared_data_dir() / "corpus"; }
 
 bool in_process_folder(const fs::path& dir) {
   return dir.filename().string().rfind("ocdbt.process_", 0) == 0;
@@ -103,7 +103,7 @@ OpenOptions strict() {
 
 }  // namespace
 
-TEST_CASE("orbax-compat: every database decodes; damaged items read through the fallback") {
+SHARED_TEST_CASE("orbax-compat: every database decodes; damaged items read through the fallback") {
   const fs::path root = corpus() / "orbax-compat";
   std::set<fs::path> dirs;
   for (const auto& item : fs::recursive_directory_iterator(root)) {
@@ -157,7 +157,7 @@ TEST_CASE("orbax-compat: every database decodes; damaged items read through the 
   CHECK(missing_manifest == 3);
 }
 
-TEST_CASE("a real manifest: every single-byte flip and truncation is corruption") {
+SHARED_TEST_CASE("a real manifest: every single-byte flip and truncation is corruption") {
   const fs::path source = corpus() /
                           "orbax-compat/v0_checkpoints/direct_checkpoint/checkpoint_metadata_present/"
                           "pytree_checkpointable_has_metadata";
@@ -191,7 +191,7 @@ TEST_CASE("a real manifest: every single-byte flip and truncation is corruption"
   CHECK(code_for(original + "x") == Error::Code::kCorruption);
 }
 
-TEST_CASE("acsolverx: top-level databases reference per-process data files; a removed chunk file") {
+SHARED_TEST_CASE("acsolverx: top-level databases reference per-process data files; a removed chunk file") {
   const fs::path root = corpus() / "acsolverx-610model";
   for (const char* step : {"900", "950", "1000"}) {
     for (const char* item : {"params", "solve_data"}) {

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ckptcat/reader.h"
-#include "shared_data.h"
+#include "shared_case.h"
 
 using namespace ckptcat;
 namespace fs = std::filesystem;
@@ -26,7 +26,7 @@ struct Corpus {
 const Corpus& corpus() {
   static const Corpus* c = [] {
     auto* out = new Corpus;
-    out->root = fs::canonical(testing::shared_dir_or_skip() / "corpus");
+    out->root = fs::canonical(testing::shared_data_dir() / "corpus");
     out->discovery = orbax::discover(out->root);
     for (const auto& loc : out->discovery.checkpoints) {
       const auto rel = fs::path(loc.directory).lexically_relative(out->root).generic_string();
@@ -63,7 +63,7 @@ bool has_fallback_warning(const ItemMetadata& item) {
 
 }  // namespace
 
-TEST_CASE("every golden leaf matches what the reader reports") {
+SHARED_TEST_CASE("every golden leaf matches what the reader reports") {
   const auto& c = corpus();
   const auto golden_lines = testing::read_lines(testing::shared_dir() / "golden" / "leaves.jsonl");
   std::map<std::string, std::vector<json>> golden;
@@ -136,7 +136,7 @@ TEST_CASE("every golden leaf matches what the reader reports") {
   CHECK(leaves_checked == golden_lines.size() - 1);
 }
 
-TEST_CASE("acsolverx: a CheckpointManager root with three composite steps") {
+SHARED_TEST_CASE("acsolverx: a CheckpointManager root with three composite steps") {
   const auto& c = corpus();
   std::vector<int64_t> steps;
   for (const auto& loc : c.discovery.checkpoints)
@@ -175,7 +175,7 @@ TEST_CASE("acsolverx: a CheckpointManager root with three composite steps") {
   CHECK(handlers.size() == 3);
 }
 
-TEST_CASE("compat corpus: step metadata variants, layouts and damaged items") {
+SHARED_TEST_CASE("compat corpus: step metadata variants, layouts and damaged items") {
   const auto& c = corpus();
   const std::string v0 = "orbax-compat/v0_checkpoints/";
   const std::string v1 = "orbax-compat/v1_checkpoints/composite_checkpoint/";
@@ -239,7 +239,7 @@ TEST_CASE("compat corpus: step metadata variants, layouts and damaged items") {
   }
 }
 
-TEST_CASE("legacy layouts: msgpack values, plain zarr folders, t5x without _METADATA") {
+SHARED_TEST_CASE("legacy layouts: msgpack values, plain zarr folders, t5x without _METADATA") {
   const auto& c = corpus();
   {
     const auto& item = *c.items.at("orbax-aggregate/aggregate_all.checkpoint");
@@ -283,7 +283,7 @@ TEST_CASE("legacy layouts: msgpack values, plain zarr folders, t5x without _META
   }
 }
 
-TEST_CASE("no _METADATA: the msgpack tree with placeholders resolved through plain zarr folders") {
+SHARED_TEST_CASE("no _METADATA: the msgpack tree with placeholders resolved through plain zarr folders") {
   const auto& c = corpus();
   testing::TempDir tmp;
   const fs::path item = tmp.path() / "aggregate_some.checkpoint";

@@ -11,7 +11,7 @@
 #include "legacy_checkpoint.h"
 #include "orbax_writer.h"
 #include "sharding_file.h"
-#include "shared_data.h"
+#include "shared_case.h"
 #include "step_metadata.h"
 #include "step_name.h"
 #include "tree_metadata.h"
@@ -321,8 +321,8 @@ TEST_CASE("msgpack legacy file: ext arrays, placeholders, containers, chunked ar
   }
 }
 
-TEST_CASE("the corpus's legacy msgpack files decode as the spec says") {
-  const auto corpus = testing::shared_dir_or_skip() / "corpus";
+SHARED_TEST_CASE("the corpus's legacy msgpack files decode as the spec says") {
+  const auto corpus = testing::shared_data_dir() / "corpus";
   const auto all = read_legacy_checkpoint(corpus / "orbax-aggregate/aggregate_all.checkpoint/checkpoint");
   REQUIRE(all.size() == 4);
   CHECK(all[0].name == "a");

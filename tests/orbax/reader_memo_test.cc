@@ -11,7 +11,7 @@
 #include "ckptcat/reader.h"
 #include "json_file.h"
 #include "orbax_writer.h"
-#include "shared_data.h"
+#include "shared_case.h"
 #include "text_memo.h"
 
 using namespace ckptcat;
@@ -58,8 +58,8 @@ const Problem* find_problem(const ItemMetadata& item, const std::string& fragmen
 
 }  // namespace
 
-TEST_CASE("one Reader over the whole corpus reports what fresh readers report") {
-  const fs::path root = fs::canonical(shared_dir_or_skip() / "corpus");
+SHARED_TEST_CASE("one Reader over the whole corpus reports what fresh readers report") {
+  const fs::path root = fs::canonical(shared_data_dir() / "corpus");
   auto locations = orbax::discover(root).checkpoints;
   REQUIRE(locations.size() > 40);
   check_shared_reader_matches_fresh(locations);

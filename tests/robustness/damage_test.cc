@@ -17,7 +17,7 @@
 #include "child_process.h"
 #include "ckptcat/reader.h"
 #include "damage.h"
-#include "shared_data.h"
+#include "shared_case.h"
 
 namespace fs = std::filesystem;
 using ckptcat::testing::DamagedBytes;
@@ -34,7 +34,7 @@ struct CorpusCopy {
   std::vector<std::pair<fs::path, size_t>> files;
 
   CorpusCopy() : root(dir.path() / "corpus") {
-    fs::copy(ckptcat::testing::shared_dir_or_skip() / "corpus", root, fs::copy_options::recursive);
+    fs::copy(ckptcat::testing::shared_data_dir() / "corpus", root, fs::copy_options::recursive);
     for (const auto& e : fs::recursive_directory_iterator(root))
       fs::permissions(e.path(), fs::perms::owner_read | fs::perms::owner_write |
                                     (e.is_directory() ? fs::perms::owner_exec : fs::perms::none),
@@ -129,7 +129,7 @@ bool must_be_reported(const fs::path& file) {
 
 }  // namespace
 
-TEST_CASE("every damaged corpus file: reading never crashes or hangs, problems name the file") {
+SHARED_TEST_CASE("every damaged corpus file: reading never crashes or hangs, problems name the file") {
   CorpusCopy corpus;
   REQUIRE(!corpus.files.empty());
   const bool root = ::geteuid() == 0;
@@ -178,7 +178,7 @@ TEST_CASE("every damaged corpus file: reading never crashes or hangs, problems n
           must_report, " destroyed metadata files reported by name; slowest read ", slowest, " s");
 }
 
-TEST_CASE("importing a damaged tree imports every other checkpoint unchanged") {
+SHARED_TEST_CASE("importing a damaged tree imports every other checkpoint unchanged") {
   CorpusCopy corpus;
   ckptcat::testing::TempDir tmp;
   const fs::path clean_db = tmp.path() / "clean.db";

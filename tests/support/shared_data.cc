@@ -19,12 +19,10 @@ bool shared_available() {
   return std::filesystem::is_directory(shared_dir() / "corpus", ec);
 }
 
-std::filesystem::path shared_dir_or_skip() {
-  if (!shared_available()) {
-    std::cerr << "SKIP: shared test data not found at " << shared_dir()
-              << " (set CKPTCAT_SHARED_DIR or -Dshared_dir); corpus tests skipped\n";
-    std::exit(77);
-  }
+std::filesystem::path shared_data_dir() {
+  if (!shared_available())
+    throw std::runtime_error("shared test data not found at " + shared_dir().string() +
+                             " in a test case not declared with SHARED_TEST_CASE");
   return shared_dir();
 }
 

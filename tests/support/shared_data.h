@@ -1,6 +1,7 @@
-// Access to ../shared (corpus, golden files, vectors) for tests. Tests that need
-// it call shared_dir_or_skip(), which makes the whole test program exit with
-// meson's SKIP code (77) and a visible message when the folder is absent.
+// Access to ../shared (corpus, golden files, vectors) for tests. A test case
+// that needs it is declared with SHARED_TEST_CASE (shared_case.h): when the
+// folder is absent that case alone is skipped, with a visible "SKIP:" line from
+// the test program's main, and every other case still runs and can fail.
 #pragma once
 
 #include <filesystem>
@@ -13,8 +14,9 @@ namespace ckptcat::testing {
 std::filesystem::path shared_dir();
 bool shared_available();
 
-// Returns shared_dir(); when it is missing, prints why to stderr and exits 77.
-std::filesystem::path shared_dir_or_skip();
+// Returns shared_dir(); throws std::runtime_error when it is missing (a case
+// that reaches here without being declared with SHARED_TEST_CASE fails).
+std::filesystem::path shared_data_dir();
 
 // Lines of a JSON Lines file (empty lines dropped).
 std::vector<std::string> read_lines(const std::filesystem::path& file);

@@ -9,7 +9,7 @@
 #include <regex>
 #include <set>
 
-#include "shared_data.h"
+#include "shared_case.h"
 #include "tool_runner.h"
 
 using namespace ckptcat::testing;
@@ -29,7 +29,7 @@ struct Corpus {
 const Corpus& corpus() {
   static Corpus* c = [] {
     auto* out = new Corpus;
-    out->corpus = fs::canonical(shared_dir_or_skip() / "corpus");
+    out->corpus = fs::canonical(shared_data_dir() / "corpus");
     out->db = (out->temp.path() / "corpus.db").string();
     out->first_import = run_tool({"import", "--db", out->db, out->corpus.string()});
     return out;
@@ -55,7 +55,7 @@ const std::string kAcsolver = "acsolverx-610model";
 
 }  // namespace
 
-TEST_CASE("import: the damaged items are reported, everything else is imported (exit 1)") {
+SHARED_TEST_CASE("import: the damaged items are reported, everything else is imported (exit 1)") {
   const auto& r = corpus().first_import;
   CHECK(r.exit_code == 1);
   CHECK(r.out.empty());  // messages go to stderr
@@ -76,7 +76,7 @@ TEST_CASE("import: the damaged items are reported, everything else is imported (
   CHECK(r.err.find("SQLite::") == std::string::npos);
 }
 
-TEST_CASE("import again: everything unchanged, exit 0; -v shows warnings") {
+SHARED_TEST_CASE("import again: everything unchanged, exit 0; -v shows warnings") {
   const auto r = tool({"import", "-v", corpus().corpus.string()});
   CHECK(r.exit_code == 0);
   CHECK(has_line_matching(r.err, R"(^imported 0 checkpoints \(0 new, 0 replaced, 48 unchanged\), 0 leaves in)"));
@@ -85,7 +85,7 @@ TEST_CASE("import again: everything unchanged, exit 0; -v shows warnings") {
   CHECK(has_line_matching(forced.err, R"(^imported 3 checkpoints \(0 new, 3 replaced, 0 unchanged\), 294 leaves)"));
 }
 
-TEST_CASE("ls: one aligned row per checkpoint; PATH restricts; --json") {
+SHARED_TEST_CASE("ls: one aligned row per checkpoint; PATH restricts; --json") {
   const auto all = tool({"ls"});
   CHECK(all.exit_code == 0);
   CHECK(lines_of(all.out).size() == 49);
@@ -110,7 +110,7 @@ TEST_CASE("ls: one aligned row per checkpoint; PATH restricts; --json") {
   CHECK(rows[2]["finished"] == true);
 }
 
-TEST_CASE("show: a checkpoint, an item, a path relative to the current folder") {
+SHARED_TEST_CASE("show: a checkpoint, an item, a path relative to the current folder") {
   const auto r = tool({"show", at(kAcsolver + "/1000")});
   CHECK(r.exit_code == 0);
   CHECK(has_line_matching(r.out, "^step +1000 \\(finished\\)$"));
@@ -137,7 +137,7 @@ TEST_CASE("show: a checkpoint, an item, a path relative to the current folder") 
   CHECK(unknown.err.find("1234: not in the catalog") != std::string::npos);
 }
 
-TEST_CASE("find: filters across checkpoints") {
+SHARED_TEST_CASE("find: filters across checkpoints") {
   auto count = [](const ToolResult& r) { return json::parse(r.out).size(); };
   CHECK(count(tool({"find", "--json", "--name", "params.Dense_0.*"})) == 6);
   CHECK(count(tool({"find", "--json", "--kind", "bare"})) == 6);
@@ -163,7 +163,7 @@ TEST_CASE("find: filters across checkpoints") {
   CHECK(none.err == "no leaves match\n");
 }
 
-TEST_CASE("diff: identical steps, items against items, mixed arguments refused") {
+SHARED_TEST_CASE("diff: identical steps, items against items, mixed arguments refused") {
   const auto same = tool({"diff", at(kAcsolver + "/900"), at(kAcsolver + "/1000")});
   CHECK(same.exit_code == 0);
   CHECK(same.out == "no differences\n");
@@ -186,7 +186,7 @@ TEST_CASE("diff: identical steps, items against items, mixed arguments refused")
   CHECK(json::parse(j.out)["identical"] == true);
 }
 
-TEST_CASE("export agrees with golden/leaves.jsonl for every leaf") {
+SHARED_TEST_CASE("export agrees with golden/leaves.jsonl for every leaf") {
   const auto r = tool({"export"});
   REQUIRE(r.exit_code == 0);
   const std::string prefix = corpus().corpus.string() + "/";
@@ -251,7 +251,7 @@ TEST_CASE("export agrees with golden/leaves.jsonl for every leaf") {
   CHECK(objects[0] == exported.at({kAcsolver + "/1000/params", objects[0]["name"]}));
 }
 
-TEST_CASE("verify: the missing acsolverx data files and the damaged stores (exit 1)") {
+SHARED_TEST_CASE("verify: the missing acsolverx data files and the damaged stores (exit 1)") {
   const auto r = tool({"verify", at(kAcsolver)});
   CHECK(r.exit_code == 1);
   CHECK(has_line_matching(r.out, "^/.*/acsolverx-610model/900/solve_data/ocdbt\\.process_0/d/8a056b87e133b55d4e6b3be32973f921: error: data-file-missing: "));
