@@ -50,8 +50,6 @@ class Catalog::Impl {
       throw;
     } catch (const SQLite::Exception& e) {
       throw Error(Error::Code::kCatalog, std::string(what) + ": " + e.what(), path_);
-    } catch (const std::invalid_argument& e) {
-      throw Error(Error::Code::kInvalid, std::string(what) + ": " + e.what(), path_);
     }
   }
 

@@ -374,10 +374,9 @@ const InternedShardingString& Interner::sharding_string(const std::string& seria
     if (to_serialized_string(*parsed) == serialized && view_can_rebuild(*parsed))
       interned.id = sharding(*parsed);
     interned.parsed = std::move(parsed);
-  } catch (const ShardingError&) {
-    // Unparseable: kept raw by the caller.
-  } catch (const std::invalid_argument&) {
-    // Invalid UTF-8 in a name: pyjson refuses it; kept raw.
+  } catch (const Error&) {
+    // Unparseable (ShardingError), or invalid UTF-8 in a name that pyjson
+    // refuses: kept raw by the caller.
   }
   if (sharding_string_bytes_ > kMaxShardingStringBytes ||
       sharding_strings_.size() >= kMaxCacheEntries) {

@@ -79,6 +79,12 @@ const char* to_string(ArrayStore store) noexcept {
   return "none";
 }
 
+Problem Problem::from_error(const Error& error, Severity severity, const std::string& file) {
+  std::string message = error.message();
+  if (error.offset()) message += " (at byte " + std::to_string(*error.offset()) + ")";
+  return Problem{severity, error.file().empty() ? file : error.file(), std::move(message)};
+}
+
 }  // namespace ckptcat
 
 std::size_t std::hash<ckptcat::StorageMetadata>::operator()(

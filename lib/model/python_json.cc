@@ -1,6 +1,8 @@
 // Python json.dumps compatible output (see python_json.h).
 #include "ckptcat/python_json.h"
 
+#include "ckptcat/error.h"
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -25,7 +27,7 @@ void append_u_escape(std::string& out, uint32_t unit) {
 // forms, surrogates and values above U+10FFFF, as Python's decoder does.
 uint32_t decode_utf8(std::string_view s, size_t& i) {
   auto fail = [&]() -> uint32_t {
-    throw std::invalid_argument("invalid UTF-8 at byte " + std::to_string(i));
+    throw Error(Error::Code::kInvalid, "invalid UTF-8 at byte " + std::to_string(i));
   };
   const auto b0 = static_cast<unsigned char>(s[i]);
   int len;
@@ -232,7 +234,7 @@ void dump_into(Writer& w, const nlohmann::ordered_json& v) {
       break;
     case T::binary:
     case T::discarded:
-      throw std::invalid_argument("pyjson::dumps: value has no JSON form");
+      throw Error(Error::Code::kInvalid, "pyjson::dumps: value has no JSON form");
   }
 }
 

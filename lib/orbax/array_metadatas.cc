@@ -88,7 +88,7 @@ ArrayMetadatas read_array_metadatas(const fs::path& item_dir, TextMemo<ArrayWrit
       entries = parse_file(memo, path, buffer,
                            [&](const std::string& text) { return parse_process_file(text, file); });
     } catch (const Error& e) {
-      out.problems.push_back({Problem::Severity::kError, path.string(), e.message()});
+      out.problems.push_back(Problem::from_error(e, Problem::Severity::kError, path.string()));
       continue;
     }
     out.processes.push_back(index);

@@ -250,10 +250,9 @@ std::unique_ptr<ArrayStoreReader> open_array_store(const fs::path& item_dir,
                               db.fallback_reason()});
     return std::make_unique<OcdbtStore>(std::move(db), zarr3, std::move(params));
   } catch (const Error& e) {
-    problems.push_back({Problem::Severity::kError, e.file().empty() ? item_dir.string() : e.file(),
-                        "cannot open the OCDBT database: " + e.message() +
-                            (e.offset() ? " (at byte " + std::to_string(*e.offset()) + ")"
-                                        : std::string())});
+    Problem p = Problem::from_error(e, Problem::Severity::kError, item_dir.string());
+    p.message = "cannot open the OCDBT database: " + p.message;
+    problems.push_back(std::move(p));
     return nullptr;
   }
 }

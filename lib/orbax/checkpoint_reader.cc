@@ -128,7 +128,7 @@ RootMetadata read_root_metadata(const fs::path& root) {
       out = parse_root_metadata(read_file_bounded(file), file.string(), legacy);
     } catch (const Error& e) {
       out.file = file.string();
-      out.problems.push_back({Problem::Severity::kError, file.string(), e.message()});
+      out.problems.push_back(Problem::from_error(e, Problem::Severity::kError, file.string()));
     }
     return out;
   }

@@ -54,11 +54,10 @@ bool has_pytree_files(const fs::path& dir) {
   return false;
 }
 
+// "<file>: <message>" of an error, for leaf and item errors (one line).
 std::string where(const Error& e, const std::string& fallback_file) {
-  const std::string file = e.file().empty() ? fallback_file : e.file();
-  std::string text = file + ": " + e.message();
-  if (e.offset()) text += " (at byte " + std::to_string(*e.offset()) + ")";
-  return text;
+  const Problem p = Problem::from_error(e, Problem::Severity::kError, fallback_file);
+  return p.file + ": " + p.message;
 }
 
 // Reads zarr metadata of `leaf` (array or scalar) from `store`. A name that
@@ -130,7 +129,7 @@ class PyTreeReader {
       msgpack_ok_ = true;
     } catch (const Error& e) {
       msgpack_problem_ = where(e, file.string());
-      item_.problems.push_back({Problem::Severity::kError, file.string(), e.message()});
+      item_.problems.push_back(Problem::from_error(e, Problem::Severity::kError, file.string()));
     }
   }
 
@@ -249,7 +248,7 @@ class PyTreeReader {
       } catch (const ShardingError& e) {
         // ShardingError messages are ckptcat's own (sharding.h), quoting the bad part.
         leaf.error = (dir_ / "_sharding").string() + ": sharding of \"" + leaf.name +
-                     "\" unreadable: " + e.what();
+                     "\" unreadable: " + e.message();
       }
     }
     if (!has_sharding) array.sharding.reset();
@@ -287,8 +286,9 @@ class PyTreeReader {
     try {
       leaf.stored = store_->stored_size(leaf.name);
     } catch (const Error& e) {
-      item_.problems.push_back({Problem::Severity::kError, e.file().empty() ? dir_.string() : e.file(),
-                                "stored size of \"" + leaf.name + "\": " + e.message()});
+      Problem p = Problem::from_error(e, Problem::Severity::kError, dir_.string());
+      p.message = "stored size of \"" + leaf.name + "\": " + p.message;
+      item_.problems.push_back(std::move(p));
     }
   }
 

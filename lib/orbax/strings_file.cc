@@ -35,7 +35,7 @@ StringsFile::StringsFile(const std::filesystem::path& item_dir, std::vector<Prob
     }
     present_ = true;
   } catch (const Error& e) {
-    problems.push_back({Problem::Severity::kError, path.string(), e.message()});
+    problems.push_back(Problem::from_error(e, Problem::Severity::kError, path.string()));
   }
 }
 

@@ -44,7 +44,7 @@ Leaf array_leaf(const std::string& name, const std::string& item_directory,
     try {
       array.sharding = sharding_from_serialized_string(*sharding_string);
     } catch (const ShardingError& e) {
-      leaf.error = std::string("bad sharding: ") + e.what();
+      leaf.error = std::string("bad sharding: ") + e.message();
     }
   }
   leaf.metadata = std::move(array);

@@ -4,6 +4,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "ckptcat/error.h"
 #include "ckptcat/python_json.h"
 
 using namespace ckptcat;
@@ -36,11 +37,11 @@ TEST_CASE("strings escape like json.dumps with ensure_ascii") {
 
 TEST_CASE("invalid UTF-8 is refused, not passed through") {
   std::string out;
-  CHECK_THROWS_AS(pyjson::append_string(out, "\xff"), std::invalid_argument);
-  CHECK_THROWS_AS(pyjson::append_string(out, "\xc3"), std::invalid_argument);          // truncated
-  CHECK_THROWS_AS(pyjson::append_string(out, "\xc0\xaf"), std::invalid_argument);      // overlong
-  CHECK_THROWS_AS(pyjson::append_string(out, "\xed\xa0\x80"), std::invalid_argument);  // surrogate
-  CHECK_THROWS_AS(pyjson::append_string(out, "\xf4\x90\x80\x80"), std::invalid_argument);
+  CHECK_THROWS_AS(pyjson::append_string(out, "\xff"), ckptcat::Error);
+  CHECK_THROWS_AS(pyjson::append_string(out, "\xc3"), ckptcat::Error);          // truncated
+  CHECK_THROWS_AS(pyjson::append_string(out, "\xc0\xaf"), ckptcat::Error);      // overlong
+  CHECK_THROWS_AS(pyjson::append_string(out, "\xed\xa0\x80"), ckptcat::Error);  // surrogate
+  CHECK_THROWS_AS(pyjson::append_string(out, "\xf4\x90\x80\x80"), ckptcat::Error);
 }
 
 TEST_CASE("doubles print like Python repr") {

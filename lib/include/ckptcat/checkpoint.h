@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "ckptcat/error.h"
 #include "ckptcat/metadata.h"
 
 namespace ckptcat {
@@ -107,6 +108,10 @@ struct Problem {
   std::string file;     // the file (or folder) concerned
   std::string message;  // what is wrong
   bool operator==(const Problem&) const = default;
+
+  // The one way an Error becomes a Problem: its file (else `file`), its
+  // message with the byte offset when it has one.
+  static Problem from_error(const Error& error, Severity severity, const std::string& file);
 };
 
 // The top-level fields of _METADATA besides tree_metadata (orbax-format.md §3.1).

@@ -15,7 +15,7 @@
 namespace ckptcat::pyjson {
 
 // Appends `utf8` as a quoted, ensure_ascii-escaped JSON string.
-// Throws std::invalid_argument on invalid UTF-8.
+// Throws ckptcat::Error (kInvalid) on invalid UTF-8.
 void append_string(std::string& out, std::string_view utf8);
 
 // Appends a double as Python's repr() does ("0.1", "1e-05", "1e+16", "100.0",

@@ -21,6 +21,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "ckptcat/error.h"
+
 namespace ckptcat {
 
 // One partition spec entry: replicated (None), one mesh axis ("x"), or several
@@ -91,9 +93,10 @@ std::string to_serialized_string(const ShardingMetadata& sharding);
 // "device cpu:0".
 std::string sharding_summary(const ShardingMetadata& sharding);
 
-class ShardingError : public std::runtime_error {
+// A sharding string or dict that is not one Orbax writes (Error kInvalid).
+class ShardingError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit ShardingError(std::string message) : Error(Code::kInvalid, std::move(message)) {}
 };
 
 }  // namespace ckptcat
