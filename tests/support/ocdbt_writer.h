@@ -1,4 +1,4 @@
-// A test-only OCDBT writer, written from ../shared/spec/ocdbt-format.md, that
+// A test-only OCDBT writer, written from docs/ocdbt-format.md, that
 // produces every format feature the real corpus lacks (spec §12): out-of-line
 // values packed several to a data file at non-zero offsets, base paths into
 // ocdbt.process_N/ (for values and for child nodes), multi-level B+trees with

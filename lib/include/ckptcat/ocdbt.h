@@ -1,5 +1,5 @@
 // A native, read-only reader for TensorStore's OCDBT key-value format
-// (../shared/spec/ocdbt-format.md). It opens a database folder, reads its latest
+// (docs/ocdbt-format.md). It opens a database folder, reads its latest
 // generation and lists keys in order with each value's size and location,
 // fetching only the values asked for (listing never reads out-of-line values).
 //
