@@ -46,8 +46,8 @@ class Catalog::Impl {
   auto guarded(const char* what, Body&& body) -> decltype(body()) {
     try {
       return body();
-    } catch (const Error&) {
-      throw;
+    } catch (const Error& e) {
+      throw e.with_file(path_);  // every message names the catalog file (catalog.h)
     } catch (const SQLite::Exception& e) {
       throw Error(Error::Code::kCatalog, std::string(what) + ": " + e.what(), path_);
     }

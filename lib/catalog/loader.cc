@@ -143,6 +143,9 @@ void Loader::RawStatement::start(int64_t id) {
 
 void Loader::RawStatement::finish() { sqlite3_reset(stmt_); }
 
+void Loader::reset_quietly(SQLite::Statement& statement) noexcept { statement.tryReset(); }
+void Loader::reset_quietly(RawStatement& statement) noexcept { statement.finish(); }
+
 const char* const Loader::kLeafColumns =
     "l.ord, l.spec_id, l.stored_chunks, l.stored_bytes, p.name, p.key_types, p.keys, "
     "x.sharding_raw, x.random_key_impl, x.string_value, x.inline_shape_id, x.inline_dtype_id, "
@@ -214,6 +217,7 @@ Loader::Loader(SQLite::Database& db)
 const Shape& Loader::shape(int64_t id) {
   if (auto it = shapes_.find(id); it != shapes_.end()) return it->second;
   Shape shape;
+  const ResetOnExit<SQLite::Statement> select_shape_dims_scope(select_shape_dims_);
   select_shape_dims_.bind(1, id);
   while (select_shape_dims_.executeStep()) shape.push_back(select_shape_dims_.getColumn(0));
   select_shape_dims_.reset();
@@ -222,6 +226,7 @@ const Shape& Loader::shape(int64_t id) {
 
 const std::string& Loader::dtype(int64_t id) {
   if (auto it = dtypes_.find(id); it != dtypes_.end()) return it->second;
+  const ResetOnExit<SQLite::Statement> select_dtype_scope(select_dtype_);
   select_dtype_.bind(1, id);
   if (!select_dtype_.executeStep()) damaged("dtype " + std::to_string(id) + " is missing");
   std::string name = select_dtype_.getColumn(0).getString();
@@ -232,6 +237,7 @@ const std::string& Loader::dtype(int64_t id) {
 Loader::Spec& Loader::spec(int64_t id) {
   if (auto it = specs_.find(id); it != specs_.end()) return it->second;
   auto& q = select_spec_;
+  const ResetOnExit<SQLite::Statement> q_scope(q);
   q.bind(1, id);
   if (!q.executeStep()) damaged("leaf spec " + std::to_string(id) + " is missing");
   Spec spec;
@@ -281,6 +287,7 @@ Loader::Spec& Loader::spec(int64_t id) {
 std::shared_ptr<const ShardingMetadata> Loader::sharding(int64_t id) {
   if (auto it = shardings_.find(id); it != shardings_.end()) return it->second;
   auto& q = select_sharding_;
+  const ResetOnExit<SQLite::Statement> q_scope(q);
   q.bind(1, id);
   if (!q.executeStep()) {
     q.reset();
@@ -305,12 +312,14 @@ std::shared_ptr<const ShardingMetadata> Loader::sharding(int64_t id) {
   } else {
     if (!mesh_id || !spec_id) damaged("named sharding " + std::to_string(id) + " is incomplete");
     NamedShardingMetadata named;
+    const ResetOnExit<SQLite::Statement> select_mesh_scope(select_mesh_);
     select_mesh_.bind(1, *mesh_id);
     if (!select_mesh_.executeStep()) damaged("mesh " + std::to_string(*mesh_id) + " is missing");
     const bool has_axis_types = select_mesh_.getColumn(0).getInt64() != 0;
     const bool has_devices = select_mesh_.getColumn(1).getInt64() != 0;
     select_mesh_.reset();
     if (has_axis_types) named.axis_types.emplace();
+    const ResetOnExit<SQLite::Statement> select_mesh_axes_scope(select_mesh_axes_);
     select_mesh_axes_.bind(1, *mesh_id);
     while (select_mesh_axes_.executeStep()) {
       named.axis_names.push_back(select_mesh_axes_.getColumn(0).getString());
@@ -320,11 +329,13 @@ std::shared_ptr<const ShardingMetadata> Loader::sharding(int64_t id) {
     select_mesh_axes_.reset();
     if (has_devices) {
       named.device_mesh.emplace();
+      const ResetOnExit<SQLite::Statement> select_mesh_devices_scope(select_mesh_devices_);
       select_mesh_devices_.bind(1, *mesh_id);
       while (select_mesh_devices_.executeStep())
         named.device_mesh->device_ids.push_back(select_mesh_devices_.getColumn(0).getInt64());
       select_mesh_devices_.reset();
     }
+    const ResetOnExit<SQLite::Statement> select_spec_entries_scope(select_spec_entries_);
     select_spec_entries_.bind(1, *spec_id);
     while (select_spec_entries_.executeStep()) {
       switch (select_spec_entries_.getColumn(0).getInt()) {
@@ -334,6 +345,7 @@ std::shared_ptr<const ShardingMetadata> Loader::sharding(int64_t id) {
       }
     }
     select_spec_entries_.reset();
+    const ResetOnExit<SQLite::Statement> select_spec_axes_scope(select_spec_axes_);
     select_spec_axes_.bind(1, *spec_id);
     while (select_spec_axes_.executeStep()) {
       const int64_t pos = select_spec_axes_.getColumn(0).getInt64();
@@ -438,7 +450,9 @@ ItemMetadata Loader::item_from_row(SQLite::Statement& row) {
   // Leaves and their (rare) extras, both in ord order, merged.
   item.leaves.reserve(static_cast<size_t>(row.getColumn(14).getInt64()));
   select_leaves_.start(item_id);
+  const ResetOnExit<RawStatement> select_leaves_scope(select_leaves_);
   select_extras_.start(item_id);
+  const ResetOnExit<RawStatement> select_extras_scope(select_extras_);
   const RawRow leaf_row{select_leaves_.get()};
   const RawRow extra_row{select_extras_.get()};
   bool extra = select_extras_.step();
@@ -452,6 +466,7 @@ ItemMetadata Loader::item_from_row(SQLite::Statement& row) {
   select_leaves_.finish();
   select_extras_.finish();
 
+  const ResetOnExit<SQLite::Statement> select_problems_scope(select_problems_);
   select_problems_.bind(1, row.getColumn(13).getInt64());
   select_problems_.bind(2, item_id);
   while (select_problems_.executeStep()) item.problems.push_back(problem_from_row(select_problems_, 0));
@@ -461,6 +476,7 @@ ItemMetadata Loader::item_from_row(SQLite::Statement& row) {
 
 std::optional<ItemMetadata> Loader::item(const std::string& checkpoint_directory,
                                          const std::string& item_name) {
+  const ResetOnExit<SQLite::Statement> select_item_scope(select_item_);
   select_item_.bind(1, checkpoint_directory);
   select_item_.bind(2, item_name);
   if (!select_item_.executeStep()) {
@@ -474,6 +490,7 @@ std::optional<ItemMetadata> Loader::item(const std::string& checkpoint_directory
 
 std::optional<CheckpointMetadata> Loader::checkpoint(const std::string& directory) {
   auto& q = select_checkpoint_;
+  const ResetOnExit<SQLite::Statement> q_scope(q);
   q.bind(1, directory);
   if (!q.executeStep()) {
     q.reset();
@@ -505,6 +522,7 @@ std::optional<CheckpointMetadata> Loader::checkpoint(const std::string& director
 
   if (handlers_kind == 2) {
     std::map<std::string, std::optional<std::string>> handlers;
+    const ResetOnExit<SQLite::Statement> select_handlers_scope(select_handlers_);
     select_handlers_.bind(1, id);
     while (select_handlers_.executeStep())
       handlers.emplace(select_handlers_.getColumn(0).getString(),
@@ -512,11 +530,13 @@ std::optional<CheckpointMetadata> Loader::checkpoint(const std::string& director
     select_handlers_.reset();
     s.item_handlers = std::move(handlers);
   }
+  const ResetOnExit<SQLite::Statement> select_problems_scope(select_problems_);
   select_problems_.bind(1, id);
   select_problems_.bind(2);
   while (select_problems_.executeStep()) c.problems.push_back(problem_from_row(select_problems_, 0));
   select_problems_.reset();
 
+  const ResetOnExit<SQLite::Statement> select_items_scope(select_items_);
   select_items_.bind(1, id);
   while (select_items_.executeStep()) c.items.push_back(item_from_row(select_items_));
   select_items_.reset();

@@ -53,6 +53,24 @@ class Loader {
   struct CppRow;
   struct RawRow;
   // A prepared statement used through the C API, for the load_item loop.
+  // Resets a statement when the scope ends, on every path: one left mid-step
+  // by an error ("catalog content is damaged") would make the next use of the
+  // same Catalog fail with "bad parameter or other API misuse".
+  template <typename Statement>
+  class ResetOnExit {
+   public:
+    explicit ResetOnExit(Statement& statement) : statement_(statement) {}
+    ~ResetOnExit() { reset_quietly(statement_); }
+    ResetOnExit(const ResetOnExit&) = delete;
+    ResetOnExit& operator=(const ResetOnExit&) = delete;
+
+   private:
+    Statement& statement_;
+  };
+  class RawStatement;
+  static void reset_quietly(SQLite::Statement& statement) noexcept;
+  static void reset_quietly(RawStatement& statement) noexcept;
+
   class RawStatement {
    public:
     RawStatement(SQLite::Database& db, const std::string& sql);

@@ -701,5 +701,58 @@ TEST_CASE("a second writer waits for the first instead of failing") {
   CHECK(first.list_checkpoints().size() == 1);
 }
 
+
+TEST_CASE("after a damaged-content error the same Catalog keeps working") {
+  // Each damage makes a load fail half way through its statements; the next
+  // calls on the same Catalog must give the same clear error, or work where
+  // the damage does not reach, never "bad parameter or other API misuse".
+  const std::pair<const char*, const char*> damages[] = {
+      {"unknown item kind",
+       "UPDATE items SET kind = 'bogus' WHERE checkpoint_id = "
+       "(SELECT id FROM checkpoints WHERE directory = '/runs/exp/200')"},
+      {"dtype", "DELETE FROM dtypes"},
+      {"unknown leaf kind", "UPDATE leaf_specs SET kind = 'bogus'"},
+  };
+  for (const auto& [what, sql] : damages) {
+    CAPTURE(what);
+    TempDir tmp;
+    const std::string path = (tmp.path() / "c.db").string();
+    const auto a = sample_checkpoint("/runs/exp/100", 100);
+    const auto b = sample_checkpoint("/runs/exp/200", 200);
+    Catalog catalog(path);
+    catalog.ingest(a, "fp-a");
+    catalog.ingest(b, "fp-b");
+    {
+      SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+      raw.exec("PRAGMA foreign_keys = OFF; PRAGMA ignore_check_constraints = ON;");
+      raw.exec(sql);
+    }
+    std::string first_error;
+    try {
+      catalog.load_checkpoint("/runs/exp/200");
+    } catch (const Error& e) {
+      first_error = e.what();
+    }
+    CHECK_MESSAGE(first_error.find("damaged") != std::string::npos, first_error);
+    CHECK_MESSAGE(first_error.find(what) != std::string::npos, first_error);
+    CHECK_MESSAGE(first_error.rfind(path + ": ", 0) == 0, first_error);  // names the catalog
+    for (int again = 0; again < 2; ++again) {
+      std::string error;
+      try {
+        catalog.load_checkpoint("/runs/exp/200");
+      } catch (const Error& e) {
+        error = e.what();
+      }
+      CHECK(error == first_error);
+    }
+    CHECK(catalog.list_checkpoints({}).size() == 2);
+    if (std::string(what) == "unknown item kind") {
+      const auto loaded = catalog.load_checkpoint("/runs/exp/100");  // untouched by the damage
+      REQUIRE(loaded);
+      check_same(a, *loaded);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ckptcat
