@@ -2,6 +2,11 @@
 
 #include "ckptcat/checkpoint.h"
 
+#include <type_traits>
+#include <variant>
+
+#include "ckptcat/sharding.h"
+
 namespace ckptcat {
 
 std::string shape_to_string(const Shape& shape) {
@@ -77,6 +82,39 @@ const char* to_string(ArrayStore store) noexcept {
     case ArrayStore::kMsgpack: return "msgpack";
   }
   return "none";
+}
+
+namespace {
+
+bool exactly_equal(const LeafMetadata& a, const LeafMetadata& b) {
+  if (a.index() != b.index()) return false;
+  return std::visit(
+      [&b](const auto& x) -> bool {
+        using T = std::decay_t<decltype(x)>;
+        const T& y = std::get<T>(b);
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          return true;
+        } else if constexpr (std::is_same_v<T, BareMetadata>) {
+          return x == y;
+        } else if constexpr (std::is_same_v<T, ArrayMetadata>) {
+          return x.same_as(y) && x.sharding.has_value() == y.sharding.has_value() &&
+                 (!x.sharding || to_serialized_string(*x.sharding) == to_serialized_string(*y.sharding));
+        } else {
+          return x.same_as(y);
+        }
+      },
+      a);
+}
+
+}  // namespace
+
+bool Leaf::exactly_equal(const Leaf& o) const {
+  return key_path == o.key_path && name == o.name && value_type == o.value_type &&
+         skip_deserialize == o.skip_deserialize && kind == o.kind &&
+         ckptcat::exactly_equal(metadata, o.metadata) && sharding_string == o.sharding_string &&
+         stored == o.stored && random_key_impl == o.random_key_impl &&
+         string_value == o.string_value && inline_shape == o.inline_shape &&
+         inline_dtype == o.inline_dtype && error == o.error;
 }
 
 Problem Problem::from_error(const Error& error, Severity severity, const std::string& file) {

@@ -203,33 +203,8 @@ CheckpointMetadata sample_checkpoint(const std::string& directory, int64_t step,
 }
 
 void check_same(const Leaf& e, const Leaf& a) {
-  INFO("leaf ", e.name);
-  CHECK(e.key_path == a.key_path);
-  CHECK(e.name == a.name);
-  CHECK(e.value_type == a.value_type);
-  CHECK(e.skip_deserialize == a.skip_deserialize);
-  CHECK(e.kind == a.kind);
-  CHECK(e.sharding_string == a.sharding_string);
-  CHECK(e.stored == a.stored);
-  CHECK(e.random_key_impl == a.random_key_impl);
-  CHECK(e.string_value == a.string_value);
-  CHECK(e.inline_shape == a.inline_shape);
-  CHECK(e.inline_dtype == a.inline_dtype);
-  CHECK(e.error == a.error);
-  REQUIRE(e.metadata.index() == a.metadata.index());
-  if (auto* array = std::get_if<ArrayMetadata>(&e.metadata)) {
-    const auto& other = std::get<ArrayMetadata>(a.metadata);
-    CHECK(array->same_as(other));
-    // Orbax's equality treats TFRT_CPU_0 and cpu:0 alike; the catalog keeps the bytes.
-    CHECK((array->sharding ? to_serialized_string(*array->sharding) : "") ==
-          (other.sharding ? to_serialized_string(*other.sharding) : ""));
-  } else if (auto* scalar = std::get_if<ScalarMetadata>(&e.metadata)) {
-    CHECK(scalar->same_as(std::get<ScalarMetadata>(a.metadata)));
-  } else if (auto* string = std::get_if<StringMetadata>(&e.metadata)) {
-    CHECK(string->same_as(std::get<StringMetadata>(a.metadata)));
-  } else if (auto* bare = std::get_if<BareMetadata>(&e.metadata)) {
-    CHECK(*bare == std::get<BareMetadata>(a.metadata));
-  }
+  INFO("leaf ", e.name, " (", a.name, ")");
+  CHECK(e.exactly_equal(a));
 }
 
 void check_same(const ItemMetadata& e, const ItemMetadata& a) {

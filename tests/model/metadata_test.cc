@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <unordered_set>
+#include <vector>
 
 #include "ckptcat/checkpoint.h"
 #include "ckptcat/metadata.h"
@@ -63,4 +65,53 @@ TEST_CASE("shapes print as Python tuples and param names join keys with dots") {
   CHECK(param_name({}) == "");
   CHECK(leaf_kind_from_string("bare") == LeafKind::kBare);
   CHECK_FALSE(leaf_kind_from_string("array?").has_value());
+}
+
+TEST_CASE("Leaf::exactly_equal compares every field a leaf has") {
+  Leaf base;
+  base.key_path = {{"params", KeyType::kDict}, {"w", KeyType::kDict}};
+  base.name = "params.w";
+  base.value_type = "jax.Array";
+  base.kind = LeafKind::kArray;
+  ArrayMetadata array{"params.w", "/i", Shape{8}, std::nullopt, "float32", StorageMetadata{Shape{4}, Shape{8}}};
+  array.sharding = SingleDeviceShardingMetadata{"cpu:0"};
+  base.metadata = array;
+  base.sharding_string = R"({"sharding_type": "SingleDeviceSharding", "device_str": "cpu:0"})";
+  base.stored = StoredSize{2, 32};
+  CHECK(base.exactly_equal(base));
+
+  // The structured binding stops compiling when a field is added to Leaf: then
+  // exactly_equal and the list of changes below must learn about it.
+  const auto& [key_path, name, value_type, skip_deserialize, kind, metadata, sharding_string, stored,
+               random_key_impl, string_value, inline_shape, inline_dtype, error] = base;
+  (void)key_path, (void)name, (void)value_type, (void)skip_deserialize, (void)kind, (void)metadata;
+  (void)sharding_string, (void)stored, (void)random_key_impl, (void)string_value;
+  (void)inline_shape, (void)inline_dtype, (void)error;
+
+  std::vector<std::pair<const char*, std::function<void(Leaf&)>>> changes = {
+      {"key_path", [](Leaf& l) { l.key_path[1].type = KeyType::kSequence; }},
+      {"name", [](Leaf& l) { l.name = "params.v"; }},
+      {"value_type", [](Leaf& l) { l.value_type = "np.ndarray"; }},
+      {"skip_deserialize", [](Leaf& l) { l.skip_deserialize = true; }},
+      {"kind", [](Leaf& l) { l.kind = LeafKind::kScalar; }},
+      {"metadata kind", [](Leaf& l) { l.metadata = ScalarMetadata{"params.w", "/i", "float32"}; }},
+      {"metadata directory", [](Leaf& l) { std::get<ArrayMetadata>(l.metadata).directory = "/j"; }},
+      {"metadata shape", [](Leaf& l) { std::get<ArrayMetadata>(l.metadata).shape = Shape{9}; }},
+      {"sharding bytes (Orbax equal)",
+       [](Leaf& l) { std::get<ArrayMetadata>(l.metadata).sharding = SingleDeviceShardingMetadata{"TFRT_CPU_0"}; }},
+      {"sharding_string", [](Leaf& l) { l.sharding_string.reset(); }},
+      {"stored", [](Leaf& l) { l.stored = StoredSize{2, 33}; }},
+      {"random_key_impl", [](Leaf& l) { l.random_key_impl = "rbg"; }},
+      {"string_value", [](Leaf& l) { l.string_value = ""; }},
+      {"inline_shape", [](Leaf& l) { l.inline_shape = Shape{}; }},
+      {"inline_dtype", [](Leaf& l) { l.inline_dtype = "int8"; }},
+      {"error", [](Leaf& l) { l.error = "x"; }},
+  };
+  for (const auto& [what, change] : changes) {
+    CAPTURE(what);
+    Leaf other = base;
+    change(other);
+    CHECK_FALSE(base.exactly_equal(other));
+    CHECK_FALSE(other.exactly_equal(base));
+  }
 }

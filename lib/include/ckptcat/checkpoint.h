@@ -85,6 +85,13 @@ struct Leaf {
   // Set when the leaf is degraded: what could not be read and why (the rest of
   // the leaf is still valid).
   std::optional<std::string> error;
+
+  // Every field above equal, exactly: typed objects with their name and
+  // directory (same_as), sharding strings byte for byte (Orbax's own equality
+  // treats TFRT_CPU_0 and cpu:0 alike). The one exact comparison of leaves: a
+  // new field goes here too, and tests/model/metadata_test.cc fails to build
+  // until its test of every field is told about it.
+  bool exactly_equal(const Leaf& other) const;
 };
 
 // ---- items --------------------------------------------------------------------
