@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -51,15 +52,20 @@ std::string immutable_uri(const std::string& path) {
   return uri + "?immutable=1";
 }
 
+bool denied(const char* path) {
+  return ::access(path, W_OK) != 0 && (errno == EACCES || errno == EPERM || errno == EROFS);
+}
+
 // Why `path` cannot be written (file or folder not writable), or "".
 std::string why_not_writable(const std::string& path) {
+  if (denied(path.c_str())) return "the catalog file is read-only";
   std::error_code ec;
-  if (fs::exists(path, ec) && ::access(path.c_str(), W_OK) != 0)
-    return "the catalog file is read-only";
-  fs::path folder = fs::absolute(path, ec).parent_path();
-  if (!ec && ::access(folder.c_str(), W_OK) != 0)
+  const fs::path folder = fs::absolute(path, ec).parent_path();
+  if (ec) return "";
+  if (!fs::exists(folder, ec)) return "its folder " + folder.string() + " does not exist";
+  if (denied(folder.c_str()))
     return "its folder " + folder.string() +
-           " is read-only (SQLite writes its journal files beside the catalog)";
+           " is read-only (SQLite writes its -wal and -shm files beside the catalog)";
   return "";
 }
 
