@@ -8,8 +8,10 @@
 #include <stdexcept>
 
 #include "ckptcat/error.h"
+#include "connection.h"
 #include "interner.h"
 #include "loader.h"
+#include "publish.h"
 #include "schema.h"
 #include "writer.h"
 
@@ -31,13 +33,7 @@ const char* to_string(IngestAction action) noexcept {
 class Catalog::Impl {
  public:
   Impl(const std::string& path, const CatalogOptions& options)
-      : path_(path),
-        // NOMUTEX: a Catalog is used by one thread at a time (see catalog.h).
-        db_(path,
-            (options.read_only ? SQLite::OPEN_READONLY
-                               : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) |
-                SQLite::OPEN_NOMUTEX,
-            options.busy_timeout_ms) {
+      : path_(path), db_(catalog_detail::open_connection(path, options, access_)) {
     catalog_detail::prepare_connection(db_, path, options.read_only, options.busy_timeout_ms);
   }
 
@@ -86,6 +82,7 @@ class Catalog::Impl {
   }
 
   std::string path_;
+  CatalogAccess access_ = CatalogAccess::kReadWrite;  // set by open_connection() (before db_)
   SQLite::Database db_;
 
  private:
@@ -154,6 +151,7 @@ Catalog& Catalog::operator=(Catalog&&) noexcept = default;
 int Catalog::schema_version() noexcept { return catalog_detail::latest_schema_version(); }
 int32_t Catalog::application_id() noexcept { return catalog_detail::kApplicationId; }
 const std::string& Catalog::path() const noexcept { return impl_->path_; }
+CatalogAccess Catalog::access() const noexcept { return impl_->access_; }
 SQLite::Database& Catalog::database() { return impl_->db_; }
 
 IngestResult Catalog::ingest(const CheckpointMetadata& checkpoint, std::string_view fingerprint,
@@ -396,6 +394,12 @@ CatalogStats Catalog::stats() const {
         impl_->db_.execAndGet("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
             .getInt64());
     return s;
+  });
+}
+
+void Catalog::publish(const std::string& destination, const PublishOptions& options) const {
+  impl_->guarded(("publishing to " + destination).c_str(), [&] {
+    catalog_detail::publish_copy(impl_->db_, impl_->path_, destination, options.overwrite);
   });
 }
 

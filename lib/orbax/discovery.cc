@@ -200,8 +200,11 @@ Discovery discover(const fs::path& path, const DiscoveryOptions& options) {
   std::error_code ec;
   fs::path start = fs::absolute(path, ec).lexically_normal();
   if (!start.has_filename() && start.has_parent_path()) start = start.parent_path();
-  if (ec || !fs::is_directory(start, ec))
-    throw Error(Error::Code::kNotFound, "not a folder", path.string());
+  const auto status = ec ? fs::file_status() : fs::status(start, ec);
+  if (status.type() == fs::file_type::not_found)
+    throw Error(Error::Code::kNotFound, "does not exist", path.string());
+  if (ec) throw Error(Error::Code::kIO, "cannot access: " + ec.message(), path.string());
+  if (!fs::is_directory(status)) throw Error(Error::Code::kNotFound, "not a folder", path.string());
   const fs::path canonical = fs::canonical(start, ec);
   if (ec) throw Error(Error::Code::kIO, "cannot resolve: " + ec.message(), path.string());
 

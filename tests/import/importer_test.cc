@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <fstream>
 #include <mutex>
 
 #include "ckptcat/error.h"
@@ -162,9 +163,14 @@ TEST_CASE("a missing path is a problem; with prune its entries go") {
   prune.prune = true;
   const auto s = Importer(catalog, prune).run({tmp.path() / "run"});
   CHECK(s.error_count() == 1);
-  CHECK(s.problems[0].message == "not a folder");
+  CHECK(s.problems[0].message == "does not exist");
   CHECK(s.pruned == 1);
   CHECK(catalog.list_checkpoints().empty());
+
+  std::ofstream(tmp.path() / "notes.txt") << "a file\n";
+  const auto file = Importer(catalog, {}).run({tmp.path() / "notes.txt"});
+  REQUIRE(file.problems.size() == 1);
+  CHECK(file.problems[0].message == "not a folder");
 }
 
 TEST_CASE("many checkpoints through a small queue") {

@@ -340,7 +340,10 @@ TEST_CASE("a file that is not a catalog, a missing path, an unknown checkpoint")
   const std::string db = (tmp.path() / "c.db").string();
   const auto missing = run_tool({"import", "--db", db, (tmp.path() / "nowhere").string()});
   CHECK(missing.exit_code == 1);
-  CHECK(has_line(missing.err, "^error: " + (tmp.path() / "nowhere").string() + ": not a folder$"));
+  CHECK(has_line(missing.err, "^error: " + (tmp.path() / "nowhere").string() + ": does not exist$"));
+  const auto file = run_tool({"import", "--db", db, text.string()});
+  CHECK(file.exit_code == 1);
+  CHECK(has_line(file.err, "^error: " + text.string() + ": not a folder$"));
   const auto unknown = run_tool({"show", "--db", db, tmp.path().string()});
   CHECK(unknown.exit_code == 2);
   CHECK(unknown.err == "ckptcat: " + tmp.path().string() +

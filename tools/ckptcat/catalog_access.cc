@@ -2,6 +2,7 @@
 #include "catalog_access.h"
 
 #include <filesystem>
+#include <iostream>
 
 #include "ckptcat/leaf_fields.h"
 #include "cli.h"
@@ -17,7 +18,13 @@ Catalog open_catalog(const std::string& path, bool writable) {
                      " PATH)");
   CatalogOptions options;
   options.read_only = !writable;
-  return Catalog(path, options);
+  Catalog catalog(path, options);
+  if (catalog.access() == CatalogAccess::kImmutable)
+    std::cerr << "ckptcat: note: " << path
+              << ": the folder is read-only, so SQLite cannot create the WAL index (" << path
+              << "-shm); reading the catalog as immutable (a change made to it meanwhile would "
+                 "not be seen; `ckptcat publish` writes a copy made for sharing)\n";
+  return catalog;
 }
 
 const ItemMetadata* Target::item_metadata() const {

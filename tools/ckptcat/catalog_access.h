@@ -13,6 +13,8 @@ namespace ckptcat::cli {
 // Opens `path`: read-only for queries (it must exist: a missing catalog is a
 // UsageError suggesting `ckptcat import`), read-write (created when absent)
 // for import. Throws ckptcat::Error for a file that is not a usable catalog.
+// Says once on stderr when a read-only catalog is read as immutable
+// (CatalogAccess::kImmutable: its folder is read-only).
 Catalog open_catalog(const std::string& path, bool writable);
 
 // What an argument names: a whole checkpoint, or one of its items.

@@ -52,6 +52,21 @@ struct CatalogOptions {
   int busy_timeout_ms = 10000;  // how long a writer waits for another one
 };
 
+// How a Catalog reads its file (Catalog::access()).
+enum class CatalogAccess {
+  kReadWrite,
+  kReadOnly,
+  // Read-only, where SQLite could not create the WAL index (the `-shm` file)
+  // beside a WAL catalog because the folder is read-only: opened with SQLite's
+  // `immutable=1`, which takes no locks and assumes nobody changes the file
+  // while it is open. Callers may want to say so.
+  kImmutable,
+};
+
+struct PublishOptions {
+  bool overwrite = false;  // replace an existing destination file
+};
+
 // What ingest() did with a checkpoint.
 enum class IngestAction {
   kInserted,   // the directory was not in the catalog
@@ -176,6 +191,7 @@ class Catalog {
   static int32_t application_id() noexcept;
 
   const std::string& path() const noexcept;
+  CatalogAccess access() const noexcept;
 
   // ---- ingest ----------------------------------------------------------------
 
@@ -227,6 +243,15 @@ class Catalog {
   std::optional<ShardingMetadata> load_sharding(int64_t sharding_id) const;
 
   // ---- maintenance -------------------------------------------------------------
+
+  // Writes a compact, self-contained copy of the catalog to `destination`
+  // (VACUUM INTO) for others to read: in rollback-journal mode instead of WAL,
+  // so that it needs no `-wal` or `-shm` beside it and reads from a read-only
+  // folder, with the same application_id and user_version. The copy is written
+  // beside `destination` and renamed onto it, so a failure leaves no partial
+  // file. Refuses an existing destination unless options.overwrite, a folder,
+  // and the catalog's own file. Works on a read-only catalog too.
+  void publish(const std::string& destination, const PublishOptions& options = {}) const;
 
   CatalogStats stats() const;
 

@@ -68,7 +68,8 @@ struct Discovery {
 // Finds every checkpoint at or below `path`, which may be a tree of runs, a
 // CheckpointManager root, a step folder or an item folder. The rules are
 // written out in lib/orbax/discovery.cc. Throws ckptcat::Error kNotFound when
-// `path` does not exist or is not a folder.
+// `path` does not exist ("does not exist") or is not a folder ("not a folder"),
+// kIO when it cannot be looked at.
 Discovery discover(const std::filesystem::path& path, const DiscoveryOptions& options = {});
 
 // The step number a folder name stands for: "23", "0023", "step_23",
