@@ -34,9 +34,10 @@ constexpr const char* kFooter = R"(Examples:
   ckptcat diff /runs/exp1/900 /runs/exp1/1000
   ckptcat export --format jsonl > leaves.jsonl
   ckptcat verify /runs/exp1
+  ckptcat plan /runs/exp1/1000 --mesh data=4,model=8 --device-memory 16GiB
 
 Exit status: 0 success; 1 done, but some checkpoints or leaves are in error
-(import errors, problems found by verify); 2 usage or catalog error (bad
+(import errors, problems found by verify, a plan that does not divide or fit); 2 usage or catalog error (bad
 options, unreadable or newer catalog, unknown checkpoint).
 Run 'ckptcat COMMAND --help' for a command's options.)";
 
@@ -55,6 +56,7 @@ int run(int argc, char** argv) {
   add_diff_command(app, action);
   add_export_command(app, action);
   add_verify_command(app, action);
+  add_plan_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
