@@ -308,31 +308,35 @@ FROM (SELECT id, rtrim(name, '0123456789') AS head,
 DROP VIEW IF EXISTS leaf_shards;
 CREATE VIEW leaf_shards AS
 WITH RECURSIVE
-arrays AS (  -- distinct array leaf specs with a known shape and dtype size
+-- Everything below runs once per distinct leaf spec (what leaves repeat is
+-- interned), not per leaf; MATERIALIZED keeps the recursion from
+-- re-evaluating the helper views at every step.
+splits AS MATERIALIZED (SELECT sharding_id, dim, parts, unknown_axes FROM sharding_splits),
+arrays AS MATERIALIZED (  -- distinct array leaf specs with a known shape and dtype size
   SELECT sp.id AS spec_id, sp.shape_id, sp.array_sharding_id AS sharding_id, sh.rank, sh.json AS shape,
          dz.name AS dtype, dz.bits
   FROM leaf_specs sp
   JOIN shapes sh ON sh.id = sp.shape_id
   JOIN dtype_sizes dz ON dz.dtype_id = sp.dtype_id
   WHERE sp.metadata = 'array' AND dz.bits IS NOT NULL),
+dim_parts AS MATERIALIZED (  -- how many parts each dimension of each spec is cut into
+  SELECT a.spec_id, sd.dim, sd.size, coalesce(x.parts, 1) AS parts
+  FROM arrays a JOIN shape_dims sd ON sd.shape_id = a.shape_id
+  LEFT JOIN splits x ON x.sharding_id = a.sharding_id AND x.dim = sd.dim),
 dims(spec_id, dim, elements, shard_elements, distinct_shards, uneven, shard_shape) AS (
   SELECT spec_id, 0, 1, 1, 1, '', '' FROM arrays
   UNION ALL
-  SELECT d.spec_id, d.dim + 1, d.elements * sd.size,
-         d.shard_elements * ((sd.size + x.parts - 1) / x.parts),
+  SELECT d.spec_id, d.dim + 1, d.elements * x.size,
+         d.shard_elements * ((x.size + x.parts - 1) / x.parts),
          d.distinct_shards * x.parts,
-         d.uneven || CASE WHEN sd.size % x.parts = 0 THEN ''
+         d.uneven || CASE WHEN x.size % x.parts = 0 THEN ''
                           ELSE CASE WHEN d.uneven = '' THEN '' ELSE ', ' END
-                               || 'dimension ' || d.dim || ': ' || sd.size || ' into ' || x.parts END,
+                               || 'dimension ' || d.dim || ': ' || x.size || ' into ' || x.parts END,
          d.shard_shape || CASE WHEN d.dim = 0 THEN '' ELSE ', ' END
-                       || ((sd.size + x.parts - 1) / x.parts)
-  FROM dims d
-  JOIN arrays a ON a.spec_id = d.spec_id
-  JOIN shape_dims sd ON sd.shape_id = a.shape_id AND sd.dim = d.dim
-  JOIN (SELECT a2.spec_id, sd2.dim, coalesce(ss.parts, 1) AS parts
-        FROM arrays a2 JOIN shape_dims sd2 ON sd2.shape_id = a2.shape_id
-        LEFT JOIN sharding_splits ss ON ss.sharding_id = a2.sharding_id AND ss.dim = sd2.dim) x
-    ON x.spec_id = d.spec_id AND x.dim = d.dim),
+                       || ((x.size + x.parts - 1) / x.parts)
+  FROM dims d JOIN dim_parts x ON x.spec_id = d.spec_id AND x.dim = d.dim),
+unknown_axes AS MATERIALIZED (
+  SELECT sharding_id, sum(unknown_axes) AS unknown FROM splits GROUP BY sharding_id),
 specs AS (
   SELECT a.spec_id, a.sharding_id, a.dtype, a.shape, s.kind AS sharding_kind, s.mesh_id,
          (d.elements * a.bits + 7) / 8 AS logical_bytes,
@@ -343,8 +347,7 @@ specs AS (
          CASE
          WHEN s.kind = 'named' AND ps.entry_count > a.rank
            THEN 'partition spec has ' || ps.entry_count || ' entries for an array of rank ' || a.rank
-         WHEN s.kind = 'named' AND (SELECT sum(unknown_axes) FROM sharding_splits
-                                    WHERE sharding_id = s.id) > 0
+         WHEN s.kind = 'named' AND (SELECT unknown FROM unknown_axes WHERE sharding_id = s.id) > 0
            THEN 'partition spec names an axis not in the mesh'
          WHEN s.kind = 'named' AND (SELECT count(*) - count(DISTINCT name) FROM partition_spec_axes
                                     WHERE spec_id = s.partition_spec_id) > 0

@@ -142,8 +142,8 @@ bool same_placement(const ShardingMetadata& a, const ShardingMetadata& b) {
   if (a.index() != b.index()) return false;
   if (const auto* x = std::get_if<NamedShardingMetadata>(&a)) {
     const auto& y = std::get<NamedShardingMetadata>(b);
-    return x->shape == y->shape && x->axis_names == y->axis_names &&
-           x->partition_spec == y->partition_spec && x->device_mesh == y->device_mesh;
+    return x->shape == y.shape && x->axis_names == y.axis_names &&
+           x->partition_spec == y.partition_spec && x->device_mesh == y.device_mesh;
   }
   if (const auto* x = std::get_if<SingleDeviceShardingMetadata>(&a))
     return x->device_str == std::get<SingleDeviceShardingMetadata>(b).device_str;
@@ -185,14 +185,15 @@ const char* to_string(ShardStatus status) noexcept {
 }
 
 LeafShards compute_shards(const ShardingMetadata* sharding, const Shape& shape,
-                          int64_t dtype_bits) noexcept {
+                          int64_t dtype_bits) {
   LeafShards out;
+  if (dtype_bits <= 0) return invalid(std::move(out), "dtype of " + std::to_string(dtype_bits) + " bits");
   uint64_t elements = 1;
   for (int64_t d : shape)
     if (d < 0 || !checked_multiply(elements, static_cast<uint64_t>(d)))
       return invalid(std::move(out), "array shape " + shape_to_string(shape) + " is too large");
   const auto logical = packed_bytes(elements, dtype_bits);
-  if (!logical || dtype_bits <= 0) return invalid(std::move(out), "array bytes overflow");
+  if (!logical) return invalid(std::move(out), "array bytes overflow");
   out.logical_bytes = *logical;
   if (!sharding) return out;
 

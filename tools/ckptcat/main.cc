@@ -37,8 +37,9 @@ constexpr const char* kFooter = R"(Examples:
   ckptcat plan /runs/exp1/1000 --mesh data=4,model=8 --device-memory 16GiB
 
 Exit status: 0 success; 1 done, but some checkpoints or leaves are in error
-(import errors, problems found by verify, a plan that does not divide or fit); 2 usage or catalog error (bad
-options, unreadable or newer catalog, unknown checkpoint).
+(import errors, problems found by verify) or a plan does not divide or fit;
+2 usage or catalog error (bad options, unreadable or newer catalog, unknown
+checkpoint).
 Run 'ckptcat COMMAND --help' for a command's options.)";
 
 int run(int argc, char** argv) {

@@ -76,10 +76,9 @@ struct LeafShards {
   uint64_t device_count = 0;     // devices holding a shard: distinct_shards * replication
 };
 
-// The figures for one array. `sharding` null: kUnsharded. Throws nothing;
-// sizes whose products overflow 64 bits make the result kInvalid.
-LeafShards compute_shards(const ShardingMetadata* sharding, const Shape& shape,
-                          int64_t dtype_bits) noexcept;
+// The figures for one array. `sharding` null: kUnsharded. Sizes whose
+// products overflow 64 bits make the result kInvalid (never a wrong figure).
+LeafShards compute_shards(const ShardingMetadata* sharding, const Shape& shape, int64_t dtype_bits);
 
 // The device ids a sharding places one shard on each of, in mesh order:
 // NamedSharding's device_mesh ids, or positions 0..n-1 when the mesh has no
