@@ -376,7 +376,8 @@ SELECT c.directory AS checkpoint_dir,
             WHEN f.uneven <> '' THEN 'uneven' ELSE 'even' END AS status,
        CASE WHEN f.invalid IS NOT NULL THEN f.invalid
             WHEN f.uneven <> '' THEN 'not divisible: ' || f.uneven END AS problem,
-       CASE WHEN f.invalid IS NULL THEN f.shard_shape END AS shard_shape,
+       CASE WHEN f.sharding_id IS NOT NULL AND f.invalid IS NULL THEN f.shard_shape END
+         AS shard_shape,
        f.logical_bytes AS logical_bytes,
        CASE WHEN f.sharding_id IS NOT NULL AND f.invalid IS NULL THEN f.shard_bytes END AS shard_bytes,
        CASE WHEN f.sharding_id IS NOT NULL AND f.invalid IS NULL THEN f.distinct_shards END
