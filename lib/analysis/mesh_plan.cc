@@ -60,24 +60,20 @@ Group place(const ArrayMetadata& array, int64_t bits, const NamedShardingMetadat
       array.sharding ? std::get_if<SingleDeviceShardingMetadata>(&*array.sharding) : nullptr;
   if (named) {
     g.placement = Placement::kMesh;
+    // The same spec with the axes the target lacks taken out, edited in place.
     NamedShardingMetadata on_target = target;
-    auto keep = [&](const std::string& axis) {
+    on_target.partition_spec = named->partition_spec;
+    auto lacks = [&](const std::string& axis) {
       if (std::find(target.axis_names.begin(), target.axis_names.end(), axis) != target.axis_names.end())
-        return true;
+        return false;
       if (std::find(g.missing.begin(), g.missing.end(), axis) == g.missing.end()) g.missing.push_back(axis);
-      return false;
+      return true;
     };
-    for (const auto& entry : named->partition_spec) {
+    for (auto& entry : on_target.partition_spec) {
       if (const auto* axis = std::get_if<std::string>(&entry)) {
-        on_target.partition_spec.push_back(keep(*axis) ? PartitionSpecEntry(*axis)
-                                                      : PartitionSpecEntry(std::monostate{}));
-      } else if (const auto* axes = std::get_if<std::vector<std::string>>(&entry)) {
-        std::vector<std::string> kept;
-        for (const auto& a : *axes)
-          if (keep(a)) kept.push_back(a);
-        on_target.partition_spec.push_back(std::move(kept));
-      } else {
-        on_target.partition_spec.push_back(std::monostate{});
+        if (lacks(*axis)) entry = std::monostate{};
+      } else if (auto* axes = std::get_if<std::vector<std::string>>(&entry)) {
+        axes->erase(std::remove_if(axes->begin(), axes->end(), lacks), axes->end());
       }
     }
     const ShardingMetadata sharding = std::move(on_target);
