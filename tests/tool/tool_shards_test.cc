@@ -13,6 +13,7 @@
 #include "ckptcat/catalog.h"
 #include "ckptcat/shards.h"
 #include "orbax_writer.h"
+#include "shared_case.h"
 #include "shared_data.h"
 #include "tool_runner.h"
 
@@ -196,11 +197,7 @@ TEST_CASE("plan: onto the same number of devices, a larger and a smaller mesh") 
   }
 }
 
-TEST_CASE("plan on a corpus checkpoint onto smaller and larger meshes") {
-  if (!shared_available()) {
-    MESSAGE("skipped: " << shared_dir() << " is absent (plan on a corpus checkpoint)");
-    return;
-  }
+SHARED_TEST_CASE("plan on a corpus checkpoint onto smaller and larger meshes") {
   TempDir tmp;
   const fs::path step = fs::canonical(shared_dir() / "corpus" / "acsolverx-610model" / "1000");
   const std::string db = (tmp.path() / "c.db").string();
