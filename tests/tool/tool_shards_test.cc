@@ -89,16 +89,24 @@ TEST_CASE("show: PER DEVICE column, per-device totals, --json figures") {
   const auto j = run_tool({"show", "--json", "--db", f.db, f.step});
   CHECK(j.exit_code == 0);
   const auto doc = json::parse(j.out);
-  const auto& w = doc["items"][0]["leaves"][0]["shards"];
+  auto item = [&](const std::string& name) {
+    for (const auto& i : doc["items"])
+      if (i["name"] == name) return i;
+    FAIL("no item " << name);
+    return json();
+  };
+  const json params = item("params"), opt = item("opt");
+  const auto& w = params["leaves"][0]["shards"];
   CHECK(w["status"] == "even");
   CHECK(w["shard_shape"] == json::array({4, 4}));
   CHECK(w["shard_bytes"] == 64);
   CHECK(w["distinct_shards"] == 8);
   CHECK(w["replication"] == 1);
-  const auto& b = doc["items"][0]["leaves"][2]["shards"];
+  const auto& b = params["leaves"][2]["shards"];
   CHECK(b["replication"] == 8);
   CHECK(b["logical_bytes"] == 64);
-  CHECK(doc["items"][1]["leaves"][1]["shards"].is_null());  // a scalar
+  CHECK(opt["leaves"][1]["shards"].is_null());  // a scalar
+  CHECK(params["shard_totals"]["logical_bytes"] == 732);
   const auto& totals = doc["shard_totals"];
   CHECK(totals["logical_bytes"] == 772);
   CHECK(totals["largest_device"] == json({{"id", 0}, {"bytes", 194}}));
