@@ -360,6 +360,23 @@ TEST_CASE("prune_missing(folder) covers the folder and everything below it, by c
   CHECK(left[0].directory == live);
 }
 
+TEST_CASE("a version 1 catalog gains the shard views (migration 2) when opened for writing") {
+  TempDir dir;
+  const std::string path = (dir.path() / "catalog.db").string();
+  {
+    Catalog catalog(path);
+    catalog.ingest(sample_checkpoint("/r/1", 1), "fp");
+    for (const char* view : {"leaf_shards", "sharding_devices", "sharding_splits", "shape_elements", "dtype_sizes"})
+      catalog.database().exec(std::string("DROP VIEW ") + view);
+    catalog.database().exec("PRAGMA user_version = 1");
+  }
+  Catalog catalog(path);
+  CHECK(count(catalog, "PRAGMA user_version") == 2);
+  CHECK(count(catalog, "SELECT count(*) FROM sqlite_schema WHERE type = 'view'") == 10);
+  CHECK(count(catalog, "SELECT count(*) FROM leaf_shards") > 0);
+  CHECK(catalog.list_checkpoints().size() == 1);
+}
+
 TEST_CASE("opening an empty file creates the schema; a newer schema is refused") {
   TempDir dir;
   const std::string path = (dir.path() / "catalog.db").string();
@@ -370,7 +387,9 @@ TEST_CASE("opening an empty file creates the schema; a newer schema is refused")
     CHECK(count(catalog, "PRAGMA application_id") == Catalog::application_id());
     CHECK(count(catalog, "PRAGMA foreign_keys") == 1);
     CHECK(catalog.database().execAndGet("PRAGMA journal_mode").getString() == "wal");
-    CHECK(count(catalog, "SELECT count(*) FROM sqlite_schema WHERE type = 'view'") == 5);
+    // leaf_metadata, checkpoint_summary, mesh_usage, sharding_strings, import_errors, and the
+    // shard views: dtype_sizes, shape_elements, sharding_splits, sharding_devices, leaf_shards.
+    CHECK(count(catalog, "SELECT count(*) FROM sqlite_schema WHERE type = 'view'") == 10);
     catalog.ingest(sample_checkpoint("/r/1", 1), "fp");
   }
   {  // reopening keeps the content

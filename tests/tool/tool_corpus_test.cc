@@ -117,8 +117,8 @@ SHARED_TEST_CASE("show: a checkpoint, an item, a path relative to the current fo
   CHECK(has_line_matching(r.out, "^committed +2026-06-22T08:16:22Z$"));
   CHECK(has_line_matching(r.out, "^items +config, params, solve_data$"));
   CHECK(has_line_matching(r.out, "^params: pytree, ocdbt, 95 leaves"));
-  CHECK(has_line_matching(r.out, "^  params\\.Dense_0\\.kernel +array +float32 +\\(64, 256\\) +device rocm:0$"));
-  CHECK(has_line_matching(r.out, "^  best_paths +array +int32 +\\(157217, 96\\) +device rocm:0$"));
+  CHECK(has_line_matching(r.out, "^  params\\.Dense_0\\.kernel +array +float32 +\\(64, 256\\) +64 KiB +device rocm:0$"));
+  CHECK(has_line_matching(r.out, "^  best_paths +array +int32 +\\(157217, 96\\) +58 MiB +device rocm:0$"));
 
   const fs::path cwd = fs::current_path();
   fs::current_path(corpus().corpus);

@@ -1,9 +1,12 @@
-// ckptcat show: one checkpoint's (or item's) metadata tree, one leaf per line.
+// ckptcat show: one checkpoint's (or item's) metadata tree, one leaf per line,
+// with the bytes each device holds of every array (ckptcat/shards.h).
+#include <cstdio>
 #include <iostream>
 #include <memory>
 
 #include "catalog_access.h"
 #include "ckptcat/leaf_fields.h"
+#include "ckptcat/shards.h"
 #include "cli.h"
 #include "format.h"
 #include "json_output.h"
@@ -35,22 +38,68 @@ std::string item_heading(const ItemMetadata& item) {
   return text;
 }
 
+// The PER DEVICE cell: the bytes of the shard each device holds.
+std::string per_device_text(const LeafShards* s) {
+  if (!s) return "-";
+  switch (s->status) {
+    case ShardStatus::kEven: return human_bytes(s->shard_bytes);
+    case ShardStatus::kUneven: return human_bytes(s->shard_bytes) + " uneven";
+    case ShardStatus::kInvalid: return "invalid";
+    case ShardStatus::kUnsharded: break;
+  }
+  return "-";
+}
+
+std::string device_text(const DeviceBytes& d) {
+  return human_bytes(d.bytes) + " (device " + std::to_string(d.device_id) + ")";
+}
+
+// "8 devices, largest 196 B (device 0), smallest 16 B (device 9), replication
+// 1.15x, 1 uneven, ..."; "" when no array is placed on a device.
+std::string devices_summary(const ShardTotals& t) {
+  const auto largest = t.largest_device(), smallest = t.smallest_device();
+  if (!largest || !smallest) return "";
+  char overhead[32];
+  std::snprintf(overhead, sizeof overhead, "%.2fx", t.replication_overhead());
+  std::string text = with_commas(t.devices.size()) + (t.devices.size() == 1 ? " device" : " devices") +
+                     (t.device_ids_known ? "" : " (ids unknown: mesh positions)") + ", largest " +
+                     device_text(*largest) + ", smallest " + device_text(*smallest) +
+                     ", logical " + human_bytes(t.logical_bytes) + ", replication " + overhead;
+  if (t.uneven_arrays) text += ", " + with_commas(t.uneven_arrays) + " uneven";
+  if (t.invalid_arrays) text += ", " + with_commas(t.invalid_arrays) + " invalid";
+  if (t.unsharded_arrays)
+    text += ", " + with_commas(t.unsharded_arrays) + " without sharding (" +
+            human_bytes(t.unsharded_bytes) + ")";
+  return text;
+}
+
 void print_item(std::ostream& out, const ItemMetadata& item) {
   out << '\n' << item_heading(item) << '\n';
   if (item.error) out << "  error: " << *item.error << '\n';
+  ShardAnalysis analysis;
+  std::vector<const LeafShards*> shards;
+  for (const auto& l : item.leaves) shards.push_back(analysis.add(l));
   if (!item.leaves.empty()) {
-    Table table({"NAME", "KIND", "DTYPE", "SHAPE", "SHARDING"});
-    for (const auto& l : item.leaves) {
+    Table table({"NAME", "KIND", "DTYPE", "SHAPE", "PER DEVICE", "SHARDING"},
+                {false, false, false, false, true, false});
+    for (size_t i = 0; i < item.leaves.size(); ++i) {
+      const Leaf& l = item.leaves[i];
       const auto shape = leaf_shape(l);
       table.add({l.name.empty() ? "(root)" : l.name,
                  l.kind == LeafKind::kOther ? l.value_type : std::string(to_string(l.kind)),
                  leaf_dtype(l).value_or("-"), shape ? shape_to_string(*shape) : "-",
-                 leaf_sharding_summary(l)});
+                 per_device_text(shards[i]), leaf_sharding_summary(l)});
     }
     table.print(out, "  ");
   }
-  for (const auto& l : item.leaves)
+  if (const auto devices = devices_summary(analysis.totals()); !devices.empty())
+    out << "  per device: " << devices << '\n';
+  for (size_t i = 0; i < item.leaves.size(); ++i) {
+    const Leaf& l = item.leaves[i];
     if (l.error) out << "  error: " << l.name << ": " << *l.error << '\n';
+    if (shards[i] && !shards[i]->problem.empty())
+      out << "  " << to_string(shards[i]->status) << ": " << l.name << ": " << shards[i]->problem << '\n';
+  }
 }
 
 // Orbax JSON text, parsed when it is valid JSON, else kept as a string.
@@ -75,8 +124,10 @@ ojson show_json(const Target& t) {
   c["metrics"] = json_text(cp.step_metadata.metrics);
   c["custom_metadata"] = json_text(cp.step_metadata.custom_metadata);
   j["items"] = ojson::array();
+  ShardAnalysis all_items;
   for (const auto& item : cp.items) {
     if (t.item && item.name != *t.item) continue;
+    ShardAnalysis analysis;
     ojson i;
     i["name"] = item.name;
     i["directory"] = item.directory;
@@ -85,9 +136,17 @@ ojson show_json(const Target& t) {
     i["array_store"] = to_string(item.array_store);
     i["error"] = optional_json(item.error);
     i["leaves"] = ojson::array();
-    for (const auto& l : item.leaves) i["leaves"].push_back(leaf_json(item.directory, cp.step, l));
+    for (const auto& l : item.leaves) {
+      ojson leaf = leaf_json(item.directory, cp.step, l);
+      const LeafShards* s = analysis.add(l);
+      all_items.add(l);
+      leaf["shards"] = s ? leaf_shards_json(*s) : ojson(nullptr);
+      i["leaves"].push_back(std::move(leaf));
+    }
+    i["shard_totals"] = shard_totals_json(analysis.totals());
     j["items"].push_back(std::move(i));
   }
+  j["shard_totals"] = shard_totals_json(all_items.totals());
   return j;
 }
 
@@ -112,6 +171,12 @@ int run_show(const ShowArgs& args) {
   header.add({"items", items.empty() ? "-" : items});
   for (const auto& p : cp.problems)
     header.add({p.severity == Problem::Severity::kError ? "error" : "warning", p.file + ": " + p.message});
+  ShardAnalysis analysis;
+  for (const auto& item : cp.items)
+    if (!t.item || item.name == *t.item)
+      for (const auto& l : item.leaves) analysis.add(l);
+  if (const auto devices = devices_summary(analysis.totals()); !devices.empty())
+    header.add({"per device", devices});
   header.print(std::cout);
   for (const auto& item : cp.items)
     if (!t.item || item.name == *t.item) print_item(std::cout, item);
@@ -124,6 +189,9 @@ void add_show_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<ShowArgs>();
   CLI::App* cmd = app.add_subcommand("show", "print a checkpoint's or item's leaves");
   cmd->footer(R"(SHARDING is in brief: mesh axes and partition spec, or the device.
+PER DEVICE is the bytes of the shard each device holding the array keeps
+(JAX's rules; "uneven" when a split does not divide a dimension: the largest
+shard). "per device" lines sum them by device id.
 
 Examples:
   ckptcat show /runs/exp1/1000

@@ -37,6 +37,43 @@ ojson item_error_json(const ItemMetadata& item, std::optional<int64_t> step) {
   return j;
 }
 
+ojson leaf_shards_json(const LeafShards& s) {
+  const bool placed = s.status == ShardStatus::kEven || s.status == ShardStatus::kUneven;
+  auto placed_only = [placed](uint64_t v) { return placed ? ojson(v) : ojson(nullptr); };
+  ojson j;
+  j["status"] = to_string(s.status);
+  if (!s.problem.empty()) j["problem"] = s.problem;
+  j["shard_shape"] = placed ? ojson(s.shard_shape) : ojson(nullptr);
+  j["logical_bytes"] = s.logical_bytes;
+  j["shard_bytes"] = placed_only(s.shard_bytes);
+  j["distinct_shards"] = placed_only(s.distinct_shards);
+  j["replication"] = placed_only(s.replication);
+  j["device_count"] = placed_only(s.device_count);
+  return j;
+}
+
+ojson shard_totals_json(const ShardTotals& t) {
+  auto device = [](const std::optional<DeviceBytes>& d) {
+    return d ? ojson{{"id", d->device_id}, {"bytes", d->bytes}} : ojson(nullptr);
+  };
+  ojson j;
+  j["arrays"] = t.arrays;
+  j["logical_bytes"] = t.logical_bytes;
+  j["placed_bytes"] = t.placed_bytes;
+  j["held_bytes"] = t.held_bytes;
+  j["replication_overhead"] = t.replication_overhead();
+  j["uneven_arrays"] = t.uneven_arrays;
+  j["invalid_arrays"] = t.invalid_arrays;
+  j["unsharded_arrays"] = t.unsharded_arrays;
+  j["unsharded_bytes"] = t.unsharded_bytes;
+  j["device_ids_known"] = t.device_ids_known;
+  j["largest_device"] = device(t.largest_device());
+  j["smallest_device"] = device(t.smallest_device());
+  j["devices"] = ojson::array();
+  for (const auto& d : t.devices) j["devices"].push_back({{"id", d.device_id}, {"bytes", d.bytes}});
+  return j;
+}
+
 ojson checkpoint_json(const CheckpointSummary& s) {
   ojson j;
   j["directory"] = s.directory;

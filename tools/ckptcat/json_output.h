@@ -10,6 +10,7 @@
 
 #include "ckptcat/catalog.h"
 #include "ckptcat/checkpoint.h"
+#include "ckptcat/shards.h"
 
 namespace ckptcat::cli {
 
@@ -21,6 +22,15 @@ using ojson = nlohmann::ordered_json;
 ojson leaf_json(const std::string& item_directory, std::optional<int64_t> step, const Leaf& leaf);
 // An item that could not be read: item, step and error.
 ojson item_error_json(const ItemMetadata& item, std::optional<int64_t> step);
+
+// One array's shards (ckptcat/shards.h): status, problem (uneven or invalid
+// only), shard_shape, logical_bytes, shard_bytes, distinct_shards,
+// replication, device_count (the last four null unless placed on devices).
+ojson leaf_shards_json(const LeafShards& shards);
+// Sums over leaves: logical, placed and held bytes, replication_overhead,
+// counts of uneven / invalid / unsharded arrays, largest_device and
+// smallest_device ({"id", "bytes"} or null) and every device's bytes.
+ojson shard_totals_json(const ShardTotals& totals);
 
 // A list_checkpoints() row.
 ojson checkpoint_json(const CheckpointSummary& summary);

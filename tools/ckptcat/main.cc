@@ -35,10 +35,12 @@ constexpr const char* kFooter = R"(Examples:
   ckptcat export --format jsonl > leaves.jsonl
   ckptcat verify /runs/exp1
   ckptcat publish /share/ckptcat.db         a read-only copy to share
+  ckptcat plan /runs/exp1/1000 --mesh data=4,model=8 --device-memory 16GiB
 
 Exit status: 0 success; 1 done, but some checkpoints or leaves are in error
-(import errors, problems found by verify); 2 usage or catalog error (bad
-options, unreadable or newer catalog, unknown checkpoint).
+(import errors, problems found by verify) or a plan does not divide or fit;
+2 usage or catalog error (bad options, unreadable or newer catalog, unknown
+checkpoint).
 Run 'ckptcat COMMAND --help' for a command's options.)";
 
 int run(int argc, char** argv) {
@@ -57,6 +59,7 @@ int run(int argc, char** argv) {
   add_export_command(app, action);
   add_verify_command(app, action);
   add_publish_command(app, action);
+  add_plan_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

@@ -1,0 +1,4 @@
+-- ckptcat catalog, schema version 2: no table changes. It adds the shard views
+-- (dtype_sizes, shape_elements, sharding_splits, sharding_devices,
+-- leaf_shards in views.sql), which every migration re-creates; the version
+-- bump is what gives catalogs written by version 1 those views.
