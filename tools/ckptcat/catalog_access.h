@@ -5,15 +5,25 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ckptcat/catalog.h"
+#include "ckptcat/pull.h"
 
 namespace ckptcat::cli {
 
 // Opens `path`: read-only for queries (it must exist: a missing catalog is a
 // UsageError suggesting `ckptcat import`), read-write (created when absent)
 // for import. Throws ckptcat::Error for a file that is not a usable catalog.
-Catalog open_catalog(const std::string& path, bool writable);
+//
+// A postgresql:// URI names a shared catalog (ckptcat push): queries read it
+// through an in-memory copy of what `scope` asks for (ckptcat/pull.h), so
+// every command runs the same code on both engines. Writing commands refuse it.
+Catalog open_catalog(const std::string& path, bool writable, const PullScope& scope = {});
+
+// The scope a command needs to resolve `args` (checkpoint or item folders):
+// those directories and their parents, with leaves.
+PullScope scope_for_targets(const std::vector<std::string>& args);
 
 // What an argument names: a whole checkpoint, or one of its items.
 struct Target {

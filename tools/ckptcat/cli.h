@@ -41,5 +41,6 @@ void add_find_command(CLI::App& app, Action& action);
 void add_diff_command(CLI::App& app, Action& action);
 void add_export_command(CLI::App& app, Action& action);
 void add_verify_command(CLI::App& app, Action& action);
+void add_push_command(CLI::App& app, Action& action);
 
 }  // namespace ckptcat::cli

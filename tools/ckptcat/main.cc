@@ -34,6 +34,7 @@ constexpr const char* kFooter = R"(Examples:
   ckptcat diff /runs/exp1/900 /runs/exp1/1000
   ckptcat export --format jsonl > leaves.jsonl
   ckptcat verify /runs/exp1
+  ckptcat push --to postgresql://db.internal/fleet
 
 Exit status: 0 success; 1 done, but some checkpoints or leaves are in error
 (import errors, problems found by verify); 2 usage or catalog error (bad
@@ -55,6 +56,7 @@ int run(int argc, char** argv) {
   add_diff_command(app, action);
   add_export_command(app, action);
   add_verify_command(app, action);
+  add_push_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
