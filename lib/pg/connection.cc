@@ -8,9 +8,16 @@
 namespace ckptcat::pg {
 namespace {
 
-std::string trimmed(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
+// libpq's messages on one line: "...failed: Connection refused\n\tIs the
+// server running..." becomes "...failed: Connection refused; Is the server...".
+std::string trimmed(const std::string& text) {
+  std::string out;
+  for (char ch : text) {
+    if (ch == '\n') out += "; ";
+    else if (ch != '\t') out += ch;
+  }
+  while (!out.empty() && (out.back() == ' ' || out.back() == ';')) out.pop_back();
+  return out;
 }
 
 // "database D on H as U" from the parsed connection string (and PG* variables),

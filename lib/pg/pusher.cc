@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <random>
 #include <thread>
 #include <unordered_map>
@@ -428,6 +429,24 @@ std::vector<LocalCheckpoint> local_checkpoints(SQLite::Database& db) {
   return out;
 }
 
+// One read transaction on the local catalog for the whole push: every query
+// sees the same snapshot, even while an import writes (WAL keeps it).
+class LocalSnapshot {
+ public:
+  explicit LocalSnapshot(SQLite::Database& db) : db_(db) { db_.exec("BEGIN"); }
+  ~LocalSnapshot() {
+    try {
+      db_.exec("ROLLBACK");
+    } catch (...) {  // nothing was written; the connection closes anyway
+    }
+  }
+  LocalSnapshot(const LocalSnapshot&) = delete;
+  LocalSnapshot& operator=(const LocalSnapshot&) = delete;
+
+ private:
+  SQLite::Database& db_;
+};
+
 }  // namespace
 
 bool is_postgres_uri(const std::string& text) noexcept { return pg::is_postgres_uri(text); }
@@ -438,7 +457,9 @@ PushResult push(Catalog& local, const std::string& conninfo, const PushOptions& 
   PushResult result;
   SQLite::Database& db = local.database();
   std::vector<LocalCheckpoint> checkpoints;
+  std::optional<LocalSnapshot> snapshot;
   try {
+    snapshot.emplace(db);
     checkpoints = local_checkpoints(db);
   } catch (const SQLite::Exception& e) {
     throw Error(Error::Code::kCatalog, std::string("reading checkpoints: ") + e.what(), local.path());

@@ -34,6 +34,10 @@ int run_as_server(const std::vector<std::string>& argv, const fs::path& log) {
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    // Privileges first: the log must belong to the server's account.
+    if (account && (setgroups(0, nullptr) != 0 || setgid(account->pw_gid) != 0 ||
+                    setuid(account->pw_uid) != 0))
+      _exit(126);
     const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
@@ -42,9 +46,6 @@ int run_as_server(const std::vector<std::string>& argv, const fs::path& log) {
     }
     const int null = open("/dev/null", O_RDONLY);
     if (null >= 0) dup2(null, 0);
-    if (account && (setgroups(0, nullptr) != 0 || setgid(account->pw_gid) != 0 ||
-                    setuid(account->pw_uid) != 0))
-      _exit(126);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
