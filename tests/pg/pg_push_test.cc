@@ -22,6 +22,7 @@
 #include "connection.h"
 #include "orbax_writer.h"
 #include "pg_server.h"
+#include "shared_case.h"
 #include "shared_data.h"
 #include "tool_runner.h"
 
@@ -234,13 +235,9 @@ TEST_CASE("two catalogs pushed give the views of one catalog that imported both"
   CHECK(pg.exec("SELECT count(*) FROM mesh_devices", "").int64(0, 0) == 4096 + 8);
 }
 
-TEST_CASE("the corpus pushed from two catalogs gives the views of one that imported it all") {
+SHARED_TEST_CASE("the corpus pushed from two catalogs gives the views of one that imported it all") {
   CKPTCAT_PG_SERVER_OR_SKIP(server);
-  if (!shared_available()) {
-    MESSAGE("SKIP: " << shared_dir() << "/corpus not found: corpus case skipped");
-    return;
-  }
-  const fs::path corpus = shared_dir() / "corpus";
+  const fs::path corpus = shared_data_dir() / "corpus";
   std::vector<fs::path> first, second;
   int i = 0;
   for (const auto& entry : fs::directory_iterator(corpus))
