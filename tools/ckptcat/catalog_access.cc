@@ -5,13 +5,22 @@
 #include <iostream>
 
 #include "ckptcat/leaf_fields.h"
+#include "ckptcat/push.h"
 #include "cli.h"
 
 namespace ckptcat::cli {
 
 namespace fs = std::filesystem;
 
-Catalog open_catalog(const std::string& path, bool writable) {
+Catalog open_catalog(const std::string& path, bool writable, const PullScope& scope) {
+  if (is_postgres_uri(path)) {
+    if (writable)
+      throw UsageError("this command writes a local SQLite catalog; a PostgreSQL catalog is "
+                       "filled with ckptcat push");
+    Catalog memory(":memory:");
+    pull(path, memory, scope);
+    return memory;
+  }
   std::error_code ec;
   if (!writable && !fs::exists(path, ec))
     throw UsageError("no catalog at " + path + " (create one with: ckptcat import --db " + path +
@@ -25,6 +34,17 @@ Catalog open_catalog(const std::string& path, bool writable) {
               << "-shm); reading the catalog as immutable (a change made to it meanwhile would "
                  "not be seen; `ckptcat publish` writes a copy made for sharing)\n";
   return catalog;
+}
+
+PullScope scope_for_targets(const std::vector<std::string>& args) {
+  PullScope scope;
+  scope.directories.emplace();
+  for (const auto& arg : args) {
+    const std::string path = normal_path(arg);
+    scope.directories->push_back(path);
+    scope.directories->push_back(fs::path(path).parent_path().string());
+  }
+  return scope;
 }
 
 const ItemMetadata* Target::item_metadata() const {

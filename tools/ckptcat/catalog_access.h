@@ -5,8 +5,10 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ckptcat/catalog.h"
+#include "ckptcat/pull.h"
 
 namespace ckptcat::cli {
 
@@ -15,7 +17,15 @@ namespace ckptcat::cli {
 // for import. Throws ckptcat::Error for a file that is not a usable catalog.
 // Says once on stderr when a read-only catalog is read as immutable
 // (CatalogAccess::kImmutable: its folder is read-only).
-Catalog open_catalog(const std::string& path, bool writable);
+//
+// A postgresql:// URI names a shared catalog (ckptcat push): queries read it
+// through an in-memory copy of what `scope` asks for (ckptcat/pull.h), so
+// every command runs the same code on both engines. Writing commands refuse it.
+Catalog open_catalog(const std::string& path, bool writable, const PullScope& scope = {});
+
+// The scope a command needs to resolve `args` (checkpoint or item folders):
+// those directories and their parents, with leaves.
+PullScope scope_for_targets(const std::vector<std::string>& args);
 
 // What an argument names: a whole checkpoint, or one of its items.
 struct Target {

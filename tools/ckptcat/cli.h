@@ -43,5 +43,6 @@ void add_export_command(CLI::App& app, Action& action);
 void add_verify_command(CLI::App& app, Action& action);
 void add_publish_command(CLI::App& app, Action& action);
 void add_plan_command(CLI::App& app, Action& action);
+void add_push_command(CLI::App& app, Action& action);
 
 }  // namespace ckptcat::cli

@@ -115,7 +115,7 @@ ojson item_json(const ItemDiff& item) {
 }
 
 int run_diff(const DiffArgs& args) {
-  const Catalog catalog = open_catalog(args.db, /*writable=*/false);
+  const Catalog catalog = open_catalog(args.db, /*writable=*/false, scope_for_targets({args.a, args.b}));
   Target a = resolve_target(catalog, args.a);
   Target b = resolve_target(catalog, args.b);
   // A direct checkpoint is its single item: it compares with items too.

@@ -42,7 +42,9 @@ void emit_item(Emitter& out, const ItemMetadata& item, std::optional<int64_t> st
 }
 
 int run_export(const ExportArgs& args) {
-  const Catalog catalog = open_catalog(args.db, /*writable=*/false);
+  const Catalog catalog =
+      open_catalog(args.db, /*writable=*/false,
+                   args.target.empty() ? PullScope{} : scope_for_targets({args.target}));
   Emitter out(args.format == "json");
   if (!args.target.empty()) {
     const Target t = resolve_target(catalog, args.target);

@@ -18,7 +18,7 @@ struct LsArgs {
 };
 
 int run_ls(const LsArgs& args) {
-  const Catalog catalog = open_catalog(args.db, /*writable=*/false);
+  const Catalog catalog = open_catalog(args.db, /*writable=*/false, PullScope{std::nullopt, /*leaves=*/false});
   const std::optional<std::string> base =
       args.path.empty() ? std::nullopt : std::optional<std::string>(normal_path(args.path));
   std::vector<CheckpointSummary> rows;

@@ -151,7 +151,7 @@ ojson show_json(const Target& t) {
 }
 
 int run_show(const ShowArgs& args) {
-  const Catalog catalog = open_catalog(args.db, /*writable=*/false);
+  const Catalog catalog = open_catalog(args.db, /*writable=*/false, scope_for_targets({args.target}));
   const Target t = resolve_target(catalog, args.target);
   if (args.json) {
     print_json(std::cout, show_json(t), /*indent=*/true);

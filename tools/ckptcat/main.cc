@@ -36,6 +36,7 @@ constexpr const char* kFooter = R"(Examples:
   ckptcat verify /runs/exp1
   ckptcat publish /share/ckptcat.db         a read-only copy to share
   ckptcat plan /runs/exp1/1000 --mesh data=4,model=8 --device-memory 16GiB
+  ckptcat push --to postgresql://db.internal/fleet
 
 Exit status: 0 success; 1 done, but some checkpoints or leaves are in error
 (import errors, problems found by verify) or a plan does not divide or fit;
@@ -60,6 +61,7 @@ int run(int argc, char** argv) {
   add_verify_command(app, action);
   add_publish_command(app, action);
   add_plan_command(app, action);
+  add_push_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
