@@ -6,6 +6,7 @@
 #include <climits>
 #include <ctime>
 #include <memory>
+#include <type_traits>
 
 #include "ckptcat/error.h"
 

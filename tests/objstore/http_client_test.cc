@@ -2,6 +2,7 @@
 // purpose (fault_server.h).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "fault_server.h"

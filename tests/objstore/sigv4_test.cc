@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "ckptcat/error.h"
 #include "crypto.h"
 #include "helpers.h"
 #include "sigv4.h"
