@@ -11,8 +11,10 @@
 --                      name, value_type, kind, dtype, shape, chunk_shape,
 --                      write_shape (JSON lists as text, or NULL), stored_bytes,
 --                      sharding (the _sharding string, byte-identical to the
---                      file: rebuilt, or the raw string kept when it does not
---                      round-trip), then checkpoint_id, item_id, ord,
+--                      file: the one stored per sharding in sharding_texts,
+--                      or the raw string kept when it does not round-trip;
+--                      joined, never rebuilt per row), then checkpoint_id,
+--                      item_id, ord,
 --                      sharding_id, error.
 --   checkpoint_summary one row per checkpoint: checkpoint_dir, root, step,
 --                      step_name, finished, init/commit timestamps, mtime,
@@ -100,9 +102,7 @@ SELECT c.directory AS checkpoint_dir,
        cs.json AS chunk_shape,
        ws.json AS write_shape,
        l.stored_bytes AS stored_bytes,
-       coalesce(x.sharding_raw,
-                (SELECT serialized FROM sharding_strings WHERE sharding_id = sp.sharding_id))
-         AS sharding,
+       coalesce(x.sharding_raw, t.serialized) AS sharding,
        c.id AS checkpoint_id,
        i.id AS item_id,
        l.ord AS ord,
@@ -119,7 +119,8 @@ LEFT JOIN shapes sh ON sh.id = sp.shape_id
 LEFT JOIN storages st ON st.id = sp.storage_id
 LEFT JOIN shapes cs ON cs.id = st.chunk_shape_id
 LEFT JOIN shapes ws ON ws.id = st.write_shape_id
-LEFT JOIN leaf_extras x ON x.item_id = l.item_id AND x.ord = l.ord;
+LEFT JOIN leaf_extras x ON x.item_id = l.item_id AND x.ord = l.ord
+LEFT JOIN sharding_texts t ON t.sharding_id = sp.sharding_id;
 
 DROP VIEW IF EXISTS import_errors;
 CREATE VIEW import_errors AS

@@ -432,6 +432,21 @@ std::vector<std::string> Catalog::verify() const {
         problems.push_back("leaves: " + std::to_string(orphans) + " rows whose " + column +
                            " has no row in " + parent);
     }
+    // leaf_metadata reads each leaf's string from sharding_texts: every
+    // sharding a leaf names needs its row there, equal to the rebuilt string.
+    {
+      SQLite::Statement texts(
+          impl_->db_,
+          "SELECT DISTINCT sp.sharding_id, t.serialized IS NULL FROM leaf_specs sp "
+          "LEFT JOIN sharding_texts t ON t.sharding_id = sp.sharding_id "
+          "LEFT JOIN sharding_strings s ON s.sharding_id = sp.sharding_id "
+          "WHERE sp.sharding_id IS NOT NULL AND t.serialized IS NOT s.serialized");
+      while (texts.executeStep())
+        problems.push_back("sharding " + texts.getColumn(0).getString() +
+                           (texts.getColumn(1).getInt() ? ": no row in sharding_texts"
+                                                        : ": its sharding_texts string differs "
+                                                          "from the one the tables describe"));
+    }
     SQLite::Statement q(impl_->db_, "SELECT sharding_id, serialized FROM sharding_strings");
     while (q.executeStep()) {
       const int64_t id = q.getColumn(0).getInt64();

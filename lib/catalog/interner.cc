@@ -116,6 +116,9 @@ Interner::Interner(SQLite::Database& db)
                        "INSERT INTO shardings(kind, mesh_id, partition_spec_id, device_str, "
                        "device_str_json, shape_id, memory_kind, memory_kind_json, key) "
                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+      insert_sharding_text_(db,
+                            "INSERT OR IGNORE INTO sharding_texts(sharding_id, serialized) "
+                            "VALUES (?1, ?2)"),
       insert_leaf_spec_(db,
                         "INSERT INTO leaf_specs(value_type_id, kind, skip_deserialize, metadata, "
                         "dtype_id, shape_id, storage_id, sharding_id, array_sharding_id, key) "
@@ -365,14 +368,27 @@ int64_t Interner::sharding(const ShardingMetadata& sharding) {
 }
 
 const InternedShardingString& Interner::sharding_string(const std::string& serialized) {
-  if (auto it = sharding_strings_.find(serialized); it != sharding_strings_.end())
+  // Leaves come in runs of one sharding (a pod item repeats its 50 KB mesh
+  // string for every array): comparing with the last string costs a fraction
+  // of hashing it.
+  if (last_sharding_string_ && last_sharding_string_->first == serialized)
+    return last_sharding_string_->second;
+  if (auto it = sharding_strings_.find(serialized); it != sharding_strings_.end()) {
+    last_sharding_string_ = &*it;
     return it->second;
+  }
   InternedShardingString interned;
   try {
     auto parsed = std::make_shared<const ShardingMetadata>(
         sharding_from_serialized_string(serialized));
-    if (to_serialized_string(*parsed) == serialized && view_can_rebuild(*parsed))
+    if (to_serialized_string(*parsed) == serialized && view_can_rebuild(*parsed)) {
       interned.id = sharding(*parsed);
+      // The views join to this string instead of rebuilding it per leaf.
+      insert_sharding_text_.bind(1, *interned.id);
+      insert_sharding_text_.bind(2, serialized);
+      insert_sharding_text_.exec();
+      insert_sharding_text_.reset();
+    }
     interned.parsed = std::move(parsed);
   } catch (const Error&) {
     // Unparseable (ShardingError), or invalid UTF-8 in a name that pyjson
@@ -384,7 +400,8 @@ const InternedShardingString& Interner::sharding_string(const std::string& seria
     sharding_string_bytes_ = 0;
   }
   sharding_string_bytes_ += serialized.size();
-  return sharding_strings_.emplace(serialized, std::move(interned)).first->second;
+  last_sharding_string_ = &*sharding_strings_.emplace(serialized, std::move(interned)).first;
+  return last_sharding_string_->second;
 }
 
 int64_t Interner::leaf_spec(const LeafSpecKey& k) {
@@ -421,6 +438,7 @@ void Interner::clear() {
   shapes_.cache.clear();
   leaf_specs_.cache.clear();
   sharding_strings_.clear();
+  last_sharding_string_ = nullptr;
   sharding_string_bytes_ = 0;
 }
 

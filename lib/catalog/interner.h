@@ -104,9 +104,11 @@ class Interner {
   SQLite::Statement insert_key_path_, insert_value_type_, insert_dtype_, insert_shape_,
       insert_shape_dim_, insert_storage_, insert_mesh_, insert_mesh_axis_, insert_mesh_device_,
       insert_partition_spec_, insert_partition_spec_entry_, insert_partition_spec_axis_,
-      insert_sharding_, insert_leaf_spec_;
+      insert_sharding_, insert_sharding_text_, insert_leaf_spec_;
   std::string key_path_buffer_;  // reused: the cache key of key_path()
   std::unordered_map<std::string, InternedShardingString> sharding_strings_;
+  // The entry found or added last (map nodes stay put); null after a clear.
+  const std::pair<const std::string, InternedShardingString>* last_sharding_string_ = nullptr;
   size_t sharding_string_bytes_ = 0;
 };
 

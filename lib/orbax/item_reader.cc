@@ -179,7 +179,7 @@ class PyTreeReader {
       leaf.skip_deserialize = e.skip_deserialize;
       leaf.kind = leaf_kind(e.value_type, e.skip_deserialize);
       if (const auto it = sharding.by_name.find(leaf.name); it != sharding.by_name.end())
-        leaf.sharding_string = it->second;
+        leaf.sharding_string = *it->second;
       else
         leaf.sharding_string.reset();
       leaf.stored.reset();

@@ -22,7 +22,11 @@ struct ParsedTree {
   std::shared_ptr<const ParamIndex> params;  // the same names, for _sharding and the array store
   bool needs_store = false;                  // some entry is an array or a scalar
   // _sharding parses resolve keys against `params`, so they are kept per tree.
-  mutable TextMemo<ShardingFile> shardings{2, size_t{16} << 20};
+  // Any size is kept: a pod's 64 MB text repeated by every step is then read
+  // and compared, never parsed again. The parse itself holds each distinct
+  // sharding string once (sharding_file.h), so memory is the text and what
+  // is distinct in it.
+  mutable TextMemo<ShardingFile> shardings{2, kMaxJsonFileBytes};
 };
 
 ParsedTree parse_tree(const std::string& text, const std::string& file);

@@ -62,8 +62,72 @@ std::optional<std::string> decode_base64url(std::string_view text) {
 
 namespace {
 
+// The common form streamed: one object whose keys are base64 of the item's
+// param names and whose values are strings or null. A pod's file repeats one
+// 50 KB mesh string for every array: each distinct value is kept once and
+// shared, and no JSON tree of the (64 MB) text is built. Anything else (legacy
+// keys, other value types, syntax errors) stops the stream; the DOM path below
+// then reads the file and reports it.
+class StreamedShardingFile : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  StreamedShardingFile(const ParamIndex& names, ShardingFile& out) : names_(names), out_(out) {}
+
+  bool start_object(std::size_t) override { return depth_++ == 0; }
+  bool end_object() override {
+    --depth_;
+    return true;
+  }
+  bool key(string_t& key) override {
+    name_ = decode_base64url(key);
+    return name_ && names_.contains(*name_);
+  }
+  bool string(string_t& value) override {
+    if (depth_ != 1) return false;
+    out_.by_name[std::move(*name_)] = intern(std::move(value));
+    return true;
+  }
+  bool null() override {  // a null entry: no sharding (a later duplicate key wins)
+    if (depth_ != 1) return false;
+    out_.by_name.erase(*name_);
+    return true;
+  }
+  bool boolean(bool) override { return false; }
+  bool number_integer(number_integer_t) override { return false; }
+  bool number_unsigned(number_unsigned_t) override { return false; }
+  bool number_float(number_float_t, const string_t&) override { return false; }
+  bool binary(binary_t&) override { return false; }
+  bool start_array(std::size_t) override { return false; }
+  bool end_array() override { return false; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  // The previous value is compared first: entries of one mesh come in runs.
+  std::shared_ptr<const std::string> intern(std::string value) {
+    if (last_ && *last_ == value) return last_;
+    auto [it, added] = distinct_.try_emplace(std::move(value));
+    if (added) it->second = std::make_shared<const std::string>(it->first);
+    last_ = it->second;
+    return last_;
+  }
+
+  const ParamIndex& names_;
+  ShardingFile& out_;
+  int depth_ = 0;
+  std::optional<std::string> name_;
+  std::unordered_map<std::string, std::shared_ptr<const std::string>> distinct_;
+  std::shared_ptr<const std::string> last_;
+};
+
 ShardingFile parse_sharding_file(const std::string& text, const std::string& file,
                                  const ParamIndex& names) {
+  {
+    ShardingFile streamed;
+    streamed.present = true;
+    StreamedShardingFile sax(names, streamed);
+    if (nlohmann::json::sax_parse(text, &sax)) return streamed;
+  }
   ShardingFile out;
   json doc;
   try {
@@ -80,7 +144,8 @@ ShardingFile parse_sharding_file(const std::string& text, const std::string& fil
   for (const auto& [key, value] : doc.items()) {
     const auto name = decode_base64url(key);
     if (name && names.contains(*name)) {
-      if (value.is_string()) out.by_name[*name] = value.get<std::string>();
+      if (value.is_string())
+        out.by_name[*name] = std::make_shared<const std::string>(value.get<std::string>());
       else if (!value.is_null())
         out.problems.push_back({Problem::Severity::kError, file,
                                 "entry for \"" + *name + "\" is not a string"});
@@ -93,7 +158,7 @@ ShardingFile parse_sharding_file(const std::string& text, const std::string& fil
       // The top-level key itself has no leading "/".
       const std::string candidate = raw_name;
       if (names.contains(candidate) && raw_value->is_string() && !out.by_name.count(candidate)) {
-        out.by_name[candidate] = raw_value->get<std::string>();
+        out.by_name[candidate] = std::make_shared<const std::string>(raw_value->get<std::string>());
         used = true;
       }
     }

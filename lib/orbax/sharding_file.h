@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <unordered_map>
 #include <optional>
 #include <string>
@@ -23,8 +24,9 @@ std::optional<std::string> decode_base64url(std::string_view text);
 struct ShardingFile {
   bool present = false;
   // param name -> the serialized sharding string exactly as stored (null values
-  // are left out; empty strings kept).
-  std::unordered_map<std::string, std::string> by_name;
+  // are left out; empty strings kept). Equal strings are usually one shared
+  // string: a pod's file repeats one mesh for every array.
+  std::unordered_map<std::string, std::shared_ptr<const std::string>> by_name;
   std::vector<Problem> problems;
 };
 

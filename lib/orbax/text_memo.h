@@ -54,7 +54,8 @@ class TextMemo {
     return it->second;
   }
 
-  void put(const std::string& text, std::shared_ptr<const T> parse) {
+  // `text` is copied, or moved in when the caller gives it up.
+  void put(std::string text, std::shared_ptr<const T> parse) {
     if (text.size() > max_bytes_) return;
     if (!parses_.count(text) &&
         (parses_.size() >= max_texts_ || bytes_ + text.size() > max_bytes_)) {
@@ -62,8 +63,9 @@ class TextMemo {
       recent_ = {};
       bytes_ = 0;
     }
-    const auto [it, added] = parses_.insert_or_assign(text, std::move(parse));
-    if (added) bytes_ += text.size();
+    const size_t size = text.size();
+    const auto [it, added] = parses_.insert_or_assign(std::move(text), std::move(parse));
+    if (added) bytes_ += size;
     note_recent(&*it, kRecent - 1);
   }
 
@@ -85,14 +87,26 @@ class TextMemo {
   // get() for the text of `file` (json_file.h errors pass through), which
   // `parse` receives. A file repeating the last text found or put (the next
   // step of a run) is compared while read and never copied; any other text
-  // is read into `buffer`.
+  // is read into `buffer`. A text of kMoveAbove bytes or more that is kept
+  // moves from `buffer` into the memo (a pod's 64 MB _sharding is held once,
+  // not twice), leaving `buffer` empty.
   template <typename Parse, typename Keep>
   std::shared_ptr<const T> get_file(const std::filesystem::path& file, std::string& buffer,
                                     Parse&& parse, Keep&& keep) {
     const auto* last = recent_[0];
     if (last && read_file_unless_equal(file, last->first, buffer)) return last->second;
     if (!last) read_file_bounded(file, buffer);
-    return get(buffer, [&] { return parse(buffer); }, std::forward<Keep>(keep));
+    if (auto hit = find(buffer)) return hit;
+    auto parsed = std::make_shared<const T>(parse(buffer));
+    if (keep(*parsed)) {
+      if (buffer.size() < kMoveAbove) {
+        put(buffer, parsed);
+      } else {
+        put(std::move(buffer), parsed);
+        buffer.clear();
+      }
+    }
+    return parsed;
   }
 
   template <typename Parse>
@@ -112,6 +126,7 @@ class TextMemo {
   }
 
   static constexpr size_t kRecent = 4;
+  static constexpr size_t kMoveAbove = size_t{1} << 20;
   // The texts found or put last, most recent first (map nodes stay put when
   // the map rehashes or moves).
   mutable std::array<const typename Parses::value_type*, kRecent> recent_{};

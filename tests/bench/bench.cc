@@ -27,6 +27,14 @@
 //  - export: `ckptcat export` over the 1,000 x 1,000 catalog, output to /dev/null.
 //  - bytes per leaf: catalog file size / leaves, after import and after VACUUM.
 //  - peak memory: the highest ru_maxrss (wait4) of the all-jobs ingest children.
+//
+// --profile orbax and --profile pod (both: --profile all) measure trees shaped
+// like real saves instead, each row beside its floor (see run_profile):
+//  - orbax: what Orbax writes (one OCDBT root node per item with the values
+//    inline, two processes, the 8-device mesh in full in every _sharding
+//    entry), 40 steps x 2,000 leaves;
+//  - pod: a 4,096-device mesh (16 x 16 x 16), 20 steps x 1,000 leaves, each
+//    step's ~64 MB _sharding identical.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -254,8 +262,9 @@ double export_seconds(const std::string& ckptcat, const fs::path& catalog) {
 }
 
 ckptcat::gen::Tree write_generated(const fs::path& dir, int runs, int steps, int leaves,
-                                   double* seconds) {
-  ckptcat::gen::Options o = ckptcat::gen::preset_options(ckptcat::gen::Preset::kBench);
+                                   double* seconds,
+                                   ckptcat::gen::Preset preset = ckptcat::gen::Preset::kBench) {
+  ckptcat::gen::Options o = ckptcat::gen::preset_options(preset);
   o.runs = runs;
   o.steps = steps;
   o.leaves = leaves;
@@ -274,11 +283,8 @@ struct Sizes {
       item_leaves = 10000;
 };
 
-int run(const Sizes& z, unsigned jobs, const fs::path& tmp, const std::string& self,
-        const std::string& ckptcat) {
-  std::vector<Row> rows;
-  const unsigned all = jobs ? jobs : std::max(1u, std::thread::hardware_concurrency());
-  fs::create_directories(tmp);
+void run_catalog(const Sizes& z, unsigned all, const fs::path& tmp, const std::string& self,
+                 const std::string& ckptcat, std::vector<Row>& rows) {
 
   // ---- the big tree: ingest, floor, export, bytes per leaf, peak memory ----
   const int runs = std::max(1, std::min(10, z.checkpoints));
@@ -431,6 +437,26 @@ int run(const Sizes& z, unsigned jobs, const fs::path& tmp, const std::string& s
     fs::remove_all(one);
     fs::remove(cat);
   }
+}
+
+void run_profile(const std::string& name, ckptcat::gen::Preset preset, bool smoke, unsigned all,
+                 const fs::path& tmp, const std::string& self, const std::string& ckptcat,
+                 std::vector<Row>& rows);
+
+int run(const Sizes& z, const std::vector<std::string>& profiles, bool smoke, unsigned jobs,
+        const fs::path& tmp, const std::string& self, const std::string& ckptcat) {
+  std::vector<Row> rows;
+  const unsigned all = jobs ? jobs : std::max(1u, std::thread::hardware_concurrency());
+  fs::create_directories(tmp);
+  auto wanted = [&](const char* name) {
+    return std::find(profiles.begin(), profiles.end(), name) != profiles.end() ||
+           std::find(profiles.begin(), profiles.end(), "all") != profiles.end();
+  };
+  if (wanted("catalog")) run_catalog(z, all, tmp, self, ckptcat, rows);
+  if (wanted("orbax"))
+    run_profile("orbax", ckptcat::gen::Preset::kOrbax, smoke, all, tmp, self, ckptcat, rows);
+  if (wanted("pod"))
+    run_profile("pod", ckptcat::gen::Preset::kPod, smoke, all, tmp, self, ckptcat, rows);
 
   // Wall-clock rows depend on what else runs; the load average says how much did.
   std::string load;
@@ -443,6 +469,233 @@ int run(const Sizes& z, unsigned jobs, const fs::path& tmp, const std::string& s
               std::thread::hardware_concurrency(), all, load.empty() ? "?" : load.c_str());
   print_table(rows);
   return 0;
+}
+
+// Runs `argv` with stdin from `input` (a file, or /dev/null when empty) and
+// stdout to /dev/null; its wall time. Throws when it fails.
+double spawn_seconds(std::vector<std::string> args, const std::string& input = "") {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, input.empty() ? "/dev/null" : input.c_str(),
+                                   O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  const auto t0 = Clock::now();
+  pid_t pid = 0;
+  const int rc = posix_spawnp(&pid, args[0].c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot start " + args[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error(args[0] + " failed: " + args.back());
+  return seconds_since(t0);
+}
+
+double best_of(int n, const std::function<double()>& f) {
+  double best = 1e300;
+  for (int i = 0; i < n; ++i) best = std::min(best, f());
+  return best;
+}
+
+// The read floor of a step: every file of its folder (metadata files, OCDBT
+// manifests and nodes with their inline values; these trees keep no chunk
+// bytes out of line worth counting) read whole, as `cat` would, page cache
+// warm. Best of 3.
+double read_floor_seconds(const fs::path& step, uint64_t* bytes) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(step))
+    if (e.is_regular_file()) files.push_back(e.path());
+  std::vector<char> buffer(1 << 20);
+  uint64_t total = 0;
+  const double best = best_of(3, [&] {
+    total = 0;
+    const auto t0 = Clock::now();
+    for (const auto& f : files) {
+      const int fd = ::open(f.c_str(), O_RDONLY);
+      if (fd < 0) throw std::runtime_error("cannot open " + f.string());
+      ssize_t n = 0;
+      while ((n = ::read(fd, buffer.data(), buffer.size())) > 0) total += uint64_t(n);
+      ::close(fd);
+    }
+    return seconds_since(t0);
+  });
+  if (bytes) *bytes = total;
+  return best;
+}
+
+bool have_sqlite3_shell() {
+  try {
+    spawn_seconds({"sqlite3", "-version"});
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// A profile: one tree shaped like real saves, every figure beside its floor.
+//  - ingest 1 job / all jobs: as the main table (fresh child processes).
+//  - first step: ingest of the first step alone (a fresh catalog; all of its
+//    files are new, so every text is parsed); its _sharding bytes per second
+//    of that whole import.
+//  - repeated step: (ingest of all steps - first step) / (steps - 1), 1 job:
+//    what a step costs whose metadata repeats the previous step's; against
+//    the read floor of one step (read_floor_seconds).
+//  - raw SQLite floor: the same rows into a bare `leaves`-shaped table.
+//  - stock sqlite3 (the shell, a fresh process per query): a full
+//    leaf_metadata scan, SELECT count(*), sum(length(sharding)), and one
+//    item through the view, against the same queries over a plain table
+//    holding the view's rows (CREATE TABLE AS SELECT * FROM leaf_metadata,
+//    indexed on checkpoint_dir, item as the catalog is); process start-up
+//    (an empty query) is subtracted from both.
+//  - export leaves/s, load_item of one step's item.
+void run_profile(const std::string& name, ckptcat::gen::Preset preset, bool smoke, unsigned all,
+                 const fs::path& tmp, const std::string& self, const std::string& ckptcat,
+                 std::vector<Row>& rows) {
+  const ckptcat::gen::Options defaults = ckptcat::gen::preset_options(preset);
+  const int steps = smoke ? 3 : defaults.steps;
+  const int leaf_count = smoke ? 40 : defaults.leaves;
+  const bool pod = preset == ckptcat::gen::Preset::kPod;
+  const fs::path dir = tmp / name;
+  double gen_s = 0;
+  const auto tree = write_generated(dir, 1, steps, leaf_count, &gen_s, preset);
+  const uint64_t leaves = tree.leaf_count();
+  const auto& run0 = tree.runs[0];
+  const fs::path first_step = dir / run0.name / run0.step_folder(0);
+  const std::string item_name = run0.state.name;
+  const uint64_t sharding_bytes = fs::file_size(first_step / item_name / "_sharding");
+  const std::string p = name + ": ";
+  rows.push_back({p + "generate " + std::to_string(steps) + " steps x " + grouped(leaf_count) +
+                      " leaves",
+                  fmt("%.1f s", gen_s) + "; _sharding " + fmt("%.1f MB", sharding_bytes / 1e6) +
+                      " a step",
+                  "", {}});
+
+  const fs::path cat1 = tmp / (name + "-one.ckptcat"), catn = tmp / (name + "-all.ckptcat");
+  uint64_t peak = 0;
+  const Repeated t1 = repeated([&] {
+    remove_database(cat1);
+    const ChildImport r = run_child_import(self, dir, cat1, 1, leaves);
+    peak = std::max(peak, r.peak_rss);
+    return r.timing;
+  });
+  const double rate1 = double(leaves) / t1.best.wall;
+  rows.push_back({p + "ingest, 1 job",
+                  grouped(rate1) + " leaves/s (" + fmt("%.2f s", t1.best.wall) + ", median " +
+                      fmt("%.2f s", t1.median_wall) + ")",
+                  pod ? "" : ">= 600,000 leaves/s", pod ? std::optional<bool>() : rate1 >= 600000});
+  const Repeated tn = repeated([&] {
+    remove_database(catn);
+    const ChildImport r = run_child_import(self, dir, catn, all, leaves);
+    peak = std::max(peak, r.peak_rss);
+    return r.timing;
+  });
+  rows.push_back({p + "ingest, " + std::to_string(all) + " jobs",
+                  grouped(leaves / tn.best.wall) + " leaves/s (" + fmt("%.2f s", tn.best.wall) +
+                      ", median " + fmt("%.2f s", tn.median_wall) + ")",
+                  pod ? "faster than 1 job" : "",
+                  pod ? std::optional<bool>(tn.best.wall < t1.best.wall) : std::nullopt});
+
+  const Repeated floor = repeated([&] {
+    remove_database(tmp / "floor.sqlite");
+    return Timing{sqlite_floor_seconds(tmp / "floor.sqlite", leaves, uint64_t(leaf_count)), 0};
+  });
+  remove_database(tmp / "floor.sqlite");
+  rows.push_back({p + "ingest 1 job / raw SQLite floor (" + fmt("%.3f s", floor.best.wall) + ")",
+                  fmt("%.1fx", t1.best.wall / floor.best.wall), pod ? "" : "<= 2x",
+                  pod ? std::optional<bool>() : t1.best.wall / floor.best.wall <= 2});
+
+  // The first step alone, then what each further step added.
+  const fs::path cat0 = tmp / (name + "-first.ckptcat");
+  const Repeated t0 = repeated([&] {
+    remove_database(cat0);
+    const ChildImport r = run_child_import(self, first_step, cat0, 1, uint64_t(leaf_count));
+    peak = std::max(peak, r.peak_rss);
+    return r.timing;
+  });
+  remove_database(cat0);
+  rows.push_back({p + "first step alone (fresh process and catalog)",
+                  fmt("%.3f s", t0.best.wall) + "; _sharding at " +
+                      fmt("%.0f MB/s", sharding_bytes / 1e6 / t0.best.wall),
+                  pod ? ">= 200 MB/s" : "",
+                  pod ? std::optional<bool>(sharding_bytes / 1e6 / t0.best.wall >= 200)
+                      : std::nullopt});
+  uint64_t step_bytes = 0;
+  const double read_floor = read_floor_seconds(first_step, &step_bytes);
+  if (steps > 1) {
+    const double repeated_step = std::max(0.0, t1.best.wall - t0.best.wall) / (steps - 1);
+    rows.push_back({p + "repeated step / read floor (" + fmt("%.1f ms", read_floor * 1e3) +
+                        " to read " + fmt("%.1f MB", step_bytes / 1e6) + ")",
+                    fmt("%.1f ms", repeated_step * 1e3) + " = " +
+                        fmt("%.1fx", repeated_step / read_floor),
+                    pod ? "<= 2x" : "", pod ? std::optional<bool>(repeated_step / read_floor <= 2)
+                                            : std::nullopt});
+  }
+  rows.push_back({p + "peak RSS (1 and " + std::to_string(all) + " jobs)",
+                  fmt("%.1f MB", double(peak) / 1e6), "< 150 MB", double(peak) < 150e6});
+
+  // Stock sqlite3 over the view and over a plain table of the same rows.
+  if (have_sqlite3_shell()) {
+    const fs::path plain = tmp / (name + "-plain.sqlite");
+    remove_database(plain);
+    const std::string build_plain =
+        "ATTACH '" + catn.string() + "' AS c; CREATE TABLE leaf_metadata AS SELECT * FROM "
+        "c.leaf_metadata; CREATE INDEX by_item ON leaf_metadata(checkpoint_dir, item);";
+    spawn_seconds({"sqlite3", plain.string(), build_plain});
+    const std::string dir_of_step =
+        fs::absolute(first_step).lexically_normal().string();
+    const std::string scan = "SELECT count(*), sum(length(sharding)) FROM leaf_metadata;";
+    const std::string one_item = "SELECT * FROM leaf_metadata WHERE checkpoint_dir = '" +
+                                 dir_of_step + "' AND item = '" + item_name + "';";
+    auto shell = [&](const fs::path& db, const std::string& sql) {
+      return best_of(3, [&] { return spawn_seconds({"sqlite3", db.string(), sql}); });
+    };
+    const double startup = std::min(shell(catn, "SELECT 1;"), shell(plain, "SELECT 1;"));
+    const double scan_view = std::max(1e-6, shell(catn, scan) - startup);
+    const double scan_plain = std::max(1e-6, shell(plain, scan) - startup);
+    const double item_view = std::max(1e-6, shell(catn, one_item) - startup);
+    const double item_plain = std::max(1e-6, shell(plain, one_item) - startup);
+    rows.push_back({p + "sqlite3: full leaf_metadata scan",
+                    fmt("%.2f us a leaf", scan_view / leaves * 1e6) + " (" +
+                        fmt("%.3f s", scan_view) + ")",
+                    pod ? "" : "< 3 us a leaf",
+                    pod ? std::optional<bool>() : scan_view / leaves * 1e6 < 3});
+    rows.push_back({p + "sqlite3: full scan, view / plain table (" +
+                        fmt("%.3f s", scan_plain) + ")",
+                    fmt("%.1fx", scan_view / scan_plain), "<= 2x", scan_view / scan_plain <= 2});
+    rows.push_back({p + "sqlite3: one item through the view / plain table (" +
+                        fmt("%.1f ms", item_plain * 1e3) + ")",
+                    fmt("%.1f ms", item_view * 1e3) + " = " + fmt("%.1fx", item_view / item_plain),
+                    "<= 2x", item_view / item_plain <= 2});
+    remove_database(plain);
+  } else {
+    rows.push_back({p + "sqlite3 rows", "skipped: no sqlite3 shell on PATH", "", {}});
+  }
+
+  const double export_s = export_seconds(ckptcat, catn);
+  rows.push_back({p + "export (ckptcat export > /dev/null)",
+                  grouped(leaves / export_s) + " leaves/s (" + fmt("%.2f s", export_s) + ")", "",
+                  {}});
+  {
+    ckptcat::Catalog catalog(catn.string());
+    const std::string step_dir = fs::absolute(first_step).lexically_normal().string();
+    std::vector<double> ms;
+    for (int i = 0; i < 5; ++i) {
+      std::optional<ckptcat::ItemMetadata> item;
+      const Timing t = timed([&] { item = catalog.load_item(step_dir, item_name); });
+      if (!item || item->leaves.size() != size_t(leaf_count))
+        throw std::runtime_error("load_item did not return the item of " + step_dir);
+      ms.push_back(t.wall * 1e3);
+    }
+    std::sort(ms.begin(), ms.end());
+    rows.push_back({p + "load_item, " + grouped(leaf_count) + " leaves (best / median of 5)",
+                    fmt("%.2f", ms[0]) + " / " + fmt("%.2f ms", ms[2]),
+                    pod ? "< 20 ms" : "", pod ? std::optional<bool>(ms[2] < 20) : std::nullopt});
+  }
+  fs::remove_all(dir);
+  for (const auto& f : {cat1, catn}) remove_database(f);
 }
 
 }  // namespace
@@ -464,6 +717,12 @@ int main(int argc, char** argv) {
   app.add_option("--tmp", tmp_dir, "work folder (default: a new folder in the system temp folder)");
   app.add_flag("--keep", keep, "keep the work folder");
   app.add_option("--ckptcat", ckptcat_path, "the ckptcat program (for the export row)");
+  std::vector<std::string> profiles = {"all"};
+  app.add_option("--profile", profiles,
+                 "catalog (the bench preset tree), orbax (what Orbax writes), pod (4,096 "
+                 "devices) or all")
+      ->check(CLI::IsMember({"catalog", "orbax", "pod", "all"}))
+      ->delimiter(',');
   app.add_option("--child-import", child_import)->group("");  // internal: a timed import child
   app.add_option("--child-catalog", child_catalog)->group("");
   app.add_option("--child-leaves", child_leaves)->group("");
@@ -482,7 +741,7 @@ int main(int argc, char** argv) {
     if (ckptcat_path.empty()) ckptcat_path = default_ckptcat_path(self);
     int rc = 0;
     try {
-      rc = run(z, jobs, tmp, self, ckptcat_path);
+      rc = run(z, profiles, smoke, jobs, tmp, self, ckptcat_path);
     } catch (...) {
       if (!keep) fs::remove_all(tmp);
       throw;

@@ -193,6 +193,89 @@ TEST_CASE("the sharding view nests device meshes of every rank") {
   CHECK(catalog.verify().empty());
 }
 
+TEST_CASE("leaf_metadata joins each sharding's stored string instead of rebuilding it per row") {
+  Catalog catalog(":memory:");
+  const std::string mesh = named_sharding_string({4, 4}, {"data", "model"}, 3);
+  const std::string single =
+      R"({"sharding_type": "SingleDeviceSharding", "device_str": "cpu:0"})";
+  catalog.ingest(arrays_checkpoint("/j/1", 1, {mesh, single, mesh, mesh}), "fp");
+  catalog.ingest(arrays_checkpoint("/j/2", 2, {mesh, single, mesh, mesh}), "fp");
+  // One stored string per distinct sharding, equal to what the tables describe.
+  CHECK(count(catalog, "SELECT count(*) FROM sharding_texts") == 2);
+  CHECK(count(catalog,
+              "SELECT count(*) FROM sharding_texts t JOIN sharding_strings s USING (sharding_id) "
+              "WHERE t.serialized = s.serialized") == 2);
+  CHECK(view_sharding(catalog, "/j/2", "state", "layer2.w") == mesh);
+  CHECK(view_sharding(catalog, "/j/2", "state", "layer1.w") == single);
+  // No subquery runs per row: every step of the plan is a scan or a search.
+  SQLite::Statement plan(catalog.database(),
+                         "EXPLAIN QUERY PLAN SELECT sharding FROM leaf_metadata");
+  int steps = 0;
+  while (plan.executeStep()) {
+    const std::string detail = plan.getColumn(3).getString();
+    INFO(detail);
+    CHECK(detail.find("SUBQUERY") == std::string::npos);
+    ++steps;
+  }
+  CHECK(steps > 0);
+  CHECK(catalog.verify().empty());
+
+  // verify() notices a missing or altered stored string.
+  catalog.database().exec("UPDATE sharding_texts SET serialized = serialized || ' '");
+  auto problems = catalog.verify();
+  REQUIRE(problems.size() == 2);
+  CHECK(problems[0].find("differs from the one the tables describe") != std::string::npos);
+  catalog.database().exec("DELETE FROM sharding_texts");
+  problems = catalog.verify();
+  REQUIRE(problems.size() == 2);
+  CHECK(problems[0].find("no row in sharding_texts") != std::string::npos);
+}
+
+TEST_CASE("a version 1 catalog gains the stored sharding strings when opened") {
+  TempDir dir;
+  const std::string path = (dir.path() / "v1.db").string();
+  const std::string mesh = named_sharding_string({2, 8}, {"data", "model"}, 1);
+  const auto sample = sample_checkpoint("/r/1", 1);
+  std::vector<std::pair<std::string, std::optional<std::string>>> before;
+  {
+    Catalog catalog(path);
+    catalog.ingest(sample, "fp");
+    catalog.ingest(arrays_checkpoint("/r/2", 2, {mesh, mesh}), "fp");
+    SQLite::Statement q(catalog.database(),
+                        "SELECT checkpoint_dir || '/' || name, sharding FROM leaf_metadata "
+                        "ORDER BY checkpoint_id, item_id, ord");
+    while (q.executeStep())
+      before.emplace_back(q.getColumn(0).getString(),
+                          q.getColumn(1).isNull() ? std::nullopt
+                                                  : std::optional(q.getColumn(1).getString()));
+    // Back to what version 1 wrote: no sharding_texts (its sharding_strings
+    // view is the same rebuild as today's).
+    catalog.database().exec("DROP TABLE sharding_texts; PRAGMA user_version = 1");
+  }
+  Catalog catalog(path);
+  CHECK(count(catalog, "PRAGMA user_version") == Catalog::schema_version());
+  CHECK(count(catalog, "SELECT count(*) FROM sharding_texts") ==
+        count(catalog, "SELECT count(DISTINCT sharding_id) FROM leaf_specs"));
+  SQLite::Statement q(catalog.database(),
+                      "SELECT checkpoint_dir || '/' || name, sharding FROM leaf_metadata "
+                      "ORDER BY checkpoint_id, item_id, ord");
+  size_t i = 0;
+  while (q.executeStep()) {
+    REQUIRE(i < before.size());
+    INFO(before[i].first);
+    CHECK(q.getColumn(0).getString() == before[i].first);
+    CHECK((q.getColumn(1).isNull() ? std::nullopt : std::optional(q.getColumn(1).getString())) ==
+          before[i].second);
+    ++i;
+  }
+  CHECK(i == before.size());
+  CHECK(catalog.verify().empty());
+  // Writing after the migration reuses the migrated rows.
+  catalog.ingest(arrays_checkpoint("/r/3", 3, {mesh}), "fp");
+  CHECK(view_sharding(catalog, "/r/3", "state", "layer0.w") == mesh);
+  CHECK(catalog.verify().empty());
+}
+
 TEST_CASE("a mesh with a zero-size axis is kept raw and still round-trips") {
   // The view nests devices; with no devices it cannot, so the string stays raw.
   const std::string empty_mesh =
@@ -371,7 +454,7 @@ TEST_CASE("a version 1 catalog gains the shard views (migration 2) when opened f
     catalog.database().exec("PRAGMA user_version = 1");
   }
   Catalog catalog(path);
-  CHECK(count(catalog, "PRAGMA user_version") == 2);
+  CHECK(count(catalog, "PRAGMA user_version") == Catalog::schema_version());
   CHECK(count(catalog, "SELECT count(*) FROM sqlite_schema WHERE type = 'view'") == 10);
   CHECK(count(catalog, "SELECT count(*) FROM leaf_shards") > 0);
   CHECK(catalog.list_checkpoints().size() == 1);

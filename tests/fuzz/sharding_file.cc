@@ -29,8 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ckptcat::fuzz::write_whole_file(item / "_sharding", file);
   const ckptcat::orbax::ParamIndex index(std::vector<std::string>(names.begin(), names.end()));
   const auto result = ckptcat::orbax::read_sharding_file(item, index);
-  for (const auto& [name, value] : result->by_name)
+  for (const auto& [name, value] : result->by_name) {
     ckptcat::fuzz::require(names.count(name) == 1, "only known names are returned");
+    ckptcat::fuzz::require(value != nullptr, "every entry has its string");
+  }
   for (const auto& problem : result->problems)
     ckptcat::fuzz::require(!problem.file.empty() && !problem.message.empty(),
                            "problems name the file and the reason");

@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "ckptcat/ocdbt.h"
 #include "ckptcat/reader.h"
 #include "generator.h"
 #include "shared_data.h"
@@ -276,6 +277,38 @@ TEST_CASE("the features of each style are present") {
   CHECK(fs::exists(exported / tree.runs[2].step_folder(1) / "probes.bool" / "zarr.json"));
   CHECK(tree.runs[3].step_folder(0).size() == 8);  // fixed-length step names
   CHECK(tree.runs[1].step_folder(0).rfind("step_", 0) == 0);
+}
+
+TEST_CASE("the orbax style: one root node per item, values inline, two processes, full meshes") {
+  gen::Options o = gen::preset_options(gen::Preset::kOrbax);
+  CHECK(o.steps == 40);
+  CHECK(o.leaves == 2000);
+  o.steps = 2;
+  o.leaves = 600;
+  const gen::Tree tree = gen::plan_tree(o);
+  REQUIRE(tree.runs.size() == 1);
+  CHECK(tree.runs[0].style == gen::Style::kOrbax);
+  TempDir tmp;
+  gen::write_tree(tree, tmp.path());
+  check_tree(tree, tmp.path());
+  const fs::path item = tmp.path() / tree.runs[0].name / tree.runs[0].step_folder(1) / "state";
+  for (int p = 0; p < 2; ++p)
+    CHECK(fs::exists(item / ("ocdbt.process_" + std::to_string(p)) / "manifest.ocdbt"));
+  CHECK_FALSE(fs::exists(item / "ocdbt.process_2"));
+  const auto db = ocdbt::Database::open(item);
+  const uint64_t decoded_at_open = db.stats().nodes_decoded;  // the root, checked at open
+  uint64_t keys = 0, out_of_line = 0;
+  db.list([&](const ocdbt::KeyEntry& e) {
+    ++keys;
+    out_of_line += !e.location.is_inline;
+    return true;
+  });
+  CHECK(keys > 1024);  // more than the default fanout: zarr.json and chunks of 600 leaves
+  CHECK(out_of_line == 0);  // small values inline, as Orbax stores them
+  CHECK(db.stats().nodes_decoded == decoded_at_open + 1);  // the root node holds every key
+  // Every _sharding entry writes the 8-device mesh out in full.
+  const std::string sharding = ckptcat::testing::read_file(item / "_sharding");
+  CHECK(sharding.find(R"(\"device_mesh\": {\"mesh\": [[{\"id\": )") != std::string::npos);
 }
 
 TEST_CASE("same seed and folder, same bytes; another seed, another tree") {

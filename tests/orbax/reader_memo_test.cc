@@ -6,11 +6,14 @@
 #include <algorithm>
 #include <fstream>
 #include <random>
+#include <set>
 
 #include "../catalog/fixtures.h"
 #include "ckptcat/reader.h"
 #include "json_file.h"
 #include "orbax_writer.h"
+#include "param_index.h"
+#include "sharding_file.h"
 #include "shared_case.h"
 #include "text_memo.h"
 
@@ -126,6 +129,75 @@ TEST_CASE("a _sharding text parsed for one tree is not reused for another tree")
   const Problem* stale = find_problem(second.items.at(0), "not base64 of a param name");
   REQUIRE(stale);
   CHECK(stale->file == (tmp.path() / "2" / "state" / "_sharding").string());
+}
+
+TEST_CASE("_sharding: entries deduplicated as read; a big text parsed once, then compared") {
+  TempDir tmp;
+  const fs::path item = tmp.path() / "item";
+  fs::create_directories(item);
+  // 400 entries over 2 distinct strings of ~48 KB each: a 19 MB file, above
+  // any bound the memo had on texts.
+  std::vector<std::string> names;
+  std::string big_a(48 << 10, 'a'), big_b(48 << 10, 'b');
+  std::string text = "{";
+  for (int i = 0; i < 400; ++i) {
+    names.push_back("p" + std::to_string(i));
+    if (i) text += ",";
+    text += "\"" + base64url_encode(names.back()) + "\":\"" + (i % 3 ? big_a : big_b) + "\"";
+  }
+  // A later null for a duplicate key removes the entry, as the DOM read does.
+  text += ",\"" + base64url_encode("p5") + "\":null}";
+  write_text(item / "_sharding", text);
+  const orbax::ParamIndex index(names);
+  orbax::TextMemo<orbax::ShardingFile> memo(2, orbax::kMaxJsonFileBytes);
+  std::string buffer;
+  const auto first = orbax::read_sharding_file(item, index, &memo, &buffer);
+  CHECK(first->problems.empty());
+  CHECK(first->by_name.size() == 399);
+  CHECK_FALSE(first->by_name.count("p5"));
+  std::set<const std::string*> distinct;
+  for (const auto& [name, value] : first->by_name) distinct.insert(value.get());
+  CHECK(distinct.size() == 2);
+  CHECK(*first->by_name.at("p0") == big_b);
+  CHECK(*first->by_name.at("p1") == big_a);
+  // The same text again: the kept parse, not a new one; the text moved into
+  // the memo rather than being copied.
+  CHECK(buffer.empty());
+  CHECK(orbax::read_sharding_file(item, index, &memo, &buffer) == first);
+  // The DOM read of the same file (no memo) gives the same entries.
+  const auto fresh = orbax::read_sharding_file(item, index);
+  REQUIRE(fresh->by_name.size() == first->by_name.size());
+  for (const auto& [name, value] : fresh->by_name) CHECK(*value == *first->by_name.at(name));
+  // One byte changed: parsed afresh.
+  text[text.size() / 2] = text[text.size() / 2] == 'a' ? 'c' : 'a';
+  write_text(item / "_sharding", text);
+  const auto changed = orbax::read_sharding_file(item, index, &memo, &buffer);
+  CHECK(changed != first);
+  CHECK(changed->by_name.size() == 399);
+}
+
+TEST_CASE("_sharding: what the stream does not take is read as before") {
+  TempDir tmp;
+  const fs::path item = tmp.path() / "item";
+  fs::create_directories(item);
+  const orbax::ParamIndex index(std::vector<std::string>{"a", "b/c"});
+  const std::string a = base64url_encode("a");
+  // A legacy raw-name key (nested objects), a non-string value, bad JSON.
+  write_text(item / "_sharding", "{\"" + a + "\":\"s\",\"b\":{\"c\":\"t\"}}");
+  auto f = orbax::read_sharding_file(item, index);
+  CHECK(*f->by_name.at("a") == "s");
+  CHECK(*f->by_name.at("b/c") == "t");
+  CHECK(f->problems.size() == 1);
+  write_text(item / "_sharding", "{\"" + a + "\":3}");
+  f = orbax::read_sharding_file(item, index);
+  CHECK(f->by_name.empty());
+  REQUIRE(f->problems.size() == 1);
+  CHECK(f->problems[0].message.find("is not a string") != std::string::npos);
+  write_text(item / "_sharding", "{\"" + a + "\":\"s\"");
+  f = orbax::read_sharding_file(item, index);
+  CHECK_FALSE(f->present);
+  REQUIRE(f->problems.size() == 1);
+  CHECK(f->problems[0].file == (item / "_sharding").string());
 }
 
 TEST_CASE("TextMemo: exact keys, the keep predicate, and both limits") {

@@ -212,6 +212,7 @@ void write_pytree(const fs::path& dir, const ItemSpec& item) {
   if (ocdbt) {
     OrbaxItemOptions options;
     options.num_processes = item.num_processes;
+    options.writer.max_node_entries = item.ocdbt_max_node_entries;
     write_orbax_item_database(dir, values, options);
   } else {
     for (const auto& [key, value] : values) write_file(dir / fs::path(key), value);

@@ -73,6 +73,9 @@ struct ItemSpec {
   Storage storage = Storage::kOcdbt;
   bool zarr3 = false;
   int num_processes = 1;
+  // B+tree fanout of the OCDBT databases (more than an item's keys: one root
+  // node, as Orbax's max_decoded_node_bytes = 1e8 gives for thousands of keys).
+  size_t ocdbt_max_node_entries = 1024;  // OcdbtWriterOptions' default
   bool write_use_ocdbt_flag = true;  // false: old _METADATA without "use_ocdbt"
   bool write_metadata_file = true;   // _METADATA
   bool write_sharding_file = true;   // _sharding

@@ -145,7 +145,8 @@ MeshPlan mesh_plan(Style style, int mesh_devices, Rng& rng) {
   int64_t devices = 1;
   while (devices * 2 <= std::max(1, mesh_devices)) devices *= 2;
   switch (style) {
-    case Style::kManager: {
+    case Style::kManager:
+    case Style::kOrbax: {
       const auto [data, model] = split2(devices);
       p.mesh = testing::named_sharding({data, model}, {"data", "model"}, {});
       p.fsdp = std::string("data");
@@ -249,6 +250,7 @@ StyleTraits traits(Style style) {
     case Style::kMultiHost: return {"float32", "float32", ItemSpec::Storage::kOcdbt, false, 4, 1536, false};
     case Style::kExport: return {"float32", "float32", ItemSpec::Storage::kFiles, false, 1, 16, true};
     case Style::kPod: return {"bfloat16", "float32", ItemSpec::Storage::kOcdbt, true, 8, 16, false};
+    case Style::kOrbax: return {"bfloat16", "float32", ItemSpec::Storage::kOcdbt, true, 2, 16, false};
   }
   return {};
 }
@@ -263,6 +265,7 @@ ItemSpec state_item(const Run& run, const Options& options, Rng& rng) {
   item.zarr3 = t.zarr3;
   item.num_processes = t.processes;
   if (run.style == Style::kMultiHost) item.handler = kV1PyTreeHandler;
+  if (run.style == Style::kOrbax) item.ocdbt_max_node_entries = size_t{1} << 30;  // one node
   item.tree_custom_metadata = run.style == Style::kExport ? R"({"exported_by": "ckptcat-gen"})"
                                                           : std::optional<std::string>();
 
@@ -356,6 +359,8 @@ std::optional<Preset> preset_from_string(const std::string& name) {
   if (name == "demo") return Preset::kDemo;
   if (name == "small") return Preset::kSmall;
   if (name == "bench") return Preset::kBench;
+  if (name == "orbax") return Preset::kOrbax;
+  if (name == "pod") return Preset::kPod;
   return std::nullopt;
 }
 
@@ -365,6 +370,7 @@ const char* to_string(Style style) noexcept {
     case Style::kMultiHost: return "multihost";
     case Style::kExport: return "export";
     case Style::kPod: return "pod";
+    case Style::kOrbax: return "orbax";
   }
   return "?";
 }
@@ -382,6 +388,14 @@ Options preset_options(Preset preset) {
       o.runs = 10, o.steps = 100, o.leaves = 1000;
       o.styles = {Style::kManager, Style::kMultiHost};
       break;
+    case Preset::kOrbax:
+      o.runs = 1, o.steps = 40, o.leaves = 2000;
+      o.styles = {Style::kOrbax};
+      break;
+    case Preset::kPod:
+      o.runs = 1, o.steps = 20, o.leaves = 1000;
+      o.styles = {Style::kPod};
+      break;
   }
   return o;
 }
@@ -389,7 +403,8 @@ Options preset_options(Preset preset) {
 std::string Run::step_folder(size_t step_index) const {
   const int64_t step = steps.at(step_index);
   switch (style) {
-    case Style::kManager: return testing::step_folder_name(step);
+    case Style::kManager:
+    case Style::kOrbax: return testing::step_folder_name(step);
     case Style::kMultiHost: return testing::step_folder_name(step, "step", 8);
     case Style::kExport: return testing::step_folder_name(step, "export");
     case Style::kPod: return testing::step_folder_name(step, "", 8);
@@ -415,7 +430,8 @@ CheckpointSpec Run::step_spec(size_t step_index) const {
   spec.items.push_back(state);
   ItemSpec& item = spec.items.back();
   switch (style) {
-    case Style::kManager: {
+    case Style::kManager:
+    case Style::kOrbax: {
       pyjson::Writer w;
       const double progress = static_cast<double>(step_index + 1) / static_cast<double>(steps.size());
       w.begin_object().key("loss").value(std::round((4.0 - 2.5 * progress + rng.unit() * 0.1) * 1e4) / 1e4);

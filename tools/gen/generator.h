@@ -33,8 +33,9 @@
 
 namespace ckptcat::gen {
 
-enum class Preset { kDemo, kSmall, kBench };
-std::optional<Preset> preset_from_string(const std::string& name);  // "demo", "small", "bench"
+enum class Preset { kDemo, kSmall, kBench, kOrbax, kPod };
+// "demo", "small", "bench", "orbax", "pod"
+std::optional<Preset> preset_from_string(const std::string& name);
 
 // How a run saves. Each is a realistic combination seen in the wild.
 enum class Style {
@@ -54,8 +55,16 @@ enum class Style {
   // A TPU pod: NamedSharding over a 16 x 16 x 16 mesh (4,096 devices, device
   // ids in a shuffled physical order), OCDBT + zarr3, 8 processes.
   kPod,
+  // What Orbax itself writes for a CheckpointManager save on two hosts:
+  // composite steps as kManager (the mesh of mesh_devices written out in full
+  // in every _sharding entry), OCDBT + zarr3 saved by 2 processes into
+  // ocdbt.process_N sub-databases and merged, small chunk values inline, and
+  // every item's B+tree one root node (Orbax's max_decoded_node_bytes = 1e8
+  // never splits a node of a few thousand keys).
+  kOrbax,
 };
-const char* to_string(Style style) noexcept;  // "manager", "multihost", "export", "pod"
+// "manager", "multihost", "export", "pod", "orbax"
+const char* to_string(Style style) noexcept;
 
 struct Options {
   int runs = 4;
@@ -76,6 +85,9 @@ struct Options {
 //  small: 4 runs x 3 steps x 120 leaves, one run of each style.
 //  bench: 10 runs x 100 steps x 1,000 leaves (manager + multihost, OCDBT):
 //         1,000 checkpoints, 1,000,000 leaves.
+//  orbax: 1 run x 40 steps x 2,000 leaves in the kOrbax style, 8 devices.
+//  pod:   1 run x 20 steps x 1,000 leaves in the kPod style (4,096 devices:
+//         each step's _sharding is ~64 MB, identical across steps).
 Options preset_options(Preset preset);
 
 // One run: a CheckpointManager root (or a folder of direct checkpoints).

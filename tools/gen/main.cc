@@ -20,8 +20,9 @@ int main(int argc, char** argv) {
   uint64_t seed = 1;
   bool quiet = false;
   std::string out_dir;
-  app.add_option("--preset", preset_name, "demo | small | bench (defaults below are the preset's)")
-      ->check(CLI::IsMember({"demo", "small", "bench"}));
+  app.add_option("--preset", preset_name,
+                 "demo | small | bench | orbax | pod (defaults below are the preset's)")
+      ->check(CLI::IsMember({"demo", "small", "bench", "orbax", "pod"}));
   app.add_option("--runs", runs, "runs (CheckpointManager roots or export folders)")
       ->check(CLI::Range(0, 100000));
   app.add_option("--steps", steps, "checkpoints per run")->check(CLI::Range(0, 1000000));
