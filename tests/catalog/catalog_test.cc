@@ -817,7 +817,8 @@ TEST_CASE("after a damaged-content error the same Catalog keeps working") {
       {"unknown leaf kind", "UPDATE leaf_specs SET kind = 'bogus'"},
   };
   for (const auto& [what, sql] : damages) {
-    CAPTURE(what);
+    const auto& what_value = what;  // clang 14: a structured binding cannot be captured
+    CAPTURE(what_value);
     TempDir tmp;
     const std::string path = (tmp.path() / "c.db").string();
     const auto a = sample_checkpoint("/runs/exp/100", 100);

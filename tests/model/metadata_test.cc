@@ -108,7 +108,8 @@ TEST_CASE("Leaf::exactly_equal compares every field a leaf has") {
       {"error", [](Leaf& l) { l.error = "x"; }},
   };
   for (const auto& [what, change] : changes) {
-    CAPTURE(what);
+    const auto& what_value = what;  // clang 14: a structured binding cannot be captured
+    CAPTURE(what_value);
     Leaf other = base;
     change(other);
     CHECK_FALSE(base.exactly_equal(other));

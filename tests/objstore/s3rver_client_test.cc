@@ -108,7 +108,8 @@ TEST_CASE("listing with a delimiter, over several pages") {
   for (const auto& object : listing.objects) listed[object.key] = object;
   CHECK(listed.size() == 26);  // 25 .bin + big, nothing from the sub-folders
   for (const auto& [key, object] : listed) {
-    CAPTURE(key);
+    const auto& key_value = key;  // clang 14: a structured binding cannot be captured
+    CAPTURE(key_value);
     const std::string& bytes = fixture().objects.at(key);
     CHECK(object.size == bytes.size());
     CHECK(object.mtime_ns > 0);

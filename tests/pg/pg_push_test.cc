@@ -361,7 +361,8 @@ TEST_CASE("a push killed by SIGKILL leaves every checkpoint as before or after")
       CAPTURE(view);
       const auto now = by_checkpoint(pg_rows(db, after, view));
       for (const auto& [dir, rows] : old_rows["checkpoint_summary"]) {
-        CAPTURE(dir);
+        const auto& dir_value = dir;  // clang 14: a structured binding cannot be captured
+        CAPTURE(dir_value);
         const auto it = now.find(dir);
         const Rows got = it == now.end() ? Rows{} : it->second;
         const Rows was = old_rows[view].count(dir) ? old_rows[view][dir] : Rows{};

@@ -188,7 +188,8 @@ TEST_CASE("which names stay inside an item") {
       {"a\\..\\b", "backslash"},            {std::string("a\0b", 3), "NUL byte"},
   };
   for (const auto& [name, why] : bad) {
-    CAPTURE(name);
+    const auto& name_value = name;  // clang 14: a structured binding cannot be captured
+    CAPTURE(name_value);
     const auto problem = relative_name_problem(name);
     REQUIRE(problem);
     CHECK(*problem == why);

@@ -136,7 +136,8 @@ TEST_CASE("every read command works on a catalog in a folder the reader cannot w
     CHECK(immutable.out == "6\n");
   }
   for (const auto& [name, args] : read_commands(db, run)) {
-    CAPTURE(name);
+    const auto& name_value = name;  // clang 14: a structured binding cannot be captured
+    CAPTURE(name_value);
     const auto r = run_as_reader(folder, args);
     CHECK_MESSAGE(r.exit_code == 0, r.err);
     CHECK(r.out == expected[name].out);
