@@ -107,7 +107,8 @@ TEST_CASE("every read command works on a catalog in a folder the reader cannot w
   REQUIRE(run_tool({"import", "--db", db, run.string()}).exit_code == 0);
   // What the commands print where the catalog is writable.
   std::map<std::string, ToolResult> expected;
-  for (const auto& [name, args] : read_commands(db, run)) {
+  for (const auto& [command, args] : read_commands(db, run)) {
+    const std::string& name = command;  // clang 14: a structured binding cannot be captured
     expected[name] = run_tool(args);
     REQUIRE_MESSAGE(expected[name].exit_code == 0, name, expected[name].err);
   }
