@@ -126,7 +126,14 @@ TEST_CASE("SIGKILL at random moments of an import leaves only whole checkpoints"
       CHECK_MESSAGE(*child.poll() == 0, child.err());
       ++completed;
     }
+    // A kill before the catalog's first commit leaves no file, or one without
+    // tables: both hold no checkpoint, which is whole by definition.
+    if (!fs::exists(db)) continue;
     SQLite::Database catalog(db.string(), SQLite::OPEN_READONLY);
+    if (!catalog.tableExists("checkpoints")) {
+      CHECK(catalog.execAndGet("SELECT count(*) FROM sqlite_schema").getInt64() == 0);
+      continue;
+    }
     check_whole_checkpoints(catalog, clean, "after kill " + std::to_string(kills));
   }
   CHECK(kills >= 20);
