@@ -73,10 +73,7 @@ class TextMemo {
   // kept when keep(result) says it does not depend on anything but the text.
   template <typename Parse, typename Keep>
   std::shared_ptr<const T> get(const std::string& text, Parse&& parse, Keep&& keep) {
-    if (auto hit = find(text)) return hit;
-    auto parsed = std::make_shared<const T>(parse());
-    if (keep(*parsed)) put(text, parsed);
-    return parsed;
+    return find_or_parse(text, std::forward<Parse>(parse), std::forward<Keep>(keep));
   }
 
   template <typename Parse>
@@ -96,16 +93,10 @@ class TextMemo {
     const auto* last = recent_[0];
     if (last && read_file_unless_equal(file, last->first, buffer)) return last->second;
     if (!last) read_file_bounded(file, buffer);
-    if (auto hit = find(buffer)) return hit;
-    auto parsed = std::make_shared<const T>(parse(buffer));
-    if (keep(*parsed)) {
-      if (buffer.size() < kMoveAbove) {
-        put(buffer, parsed);
-      } else {
-        put(std::move(buffer), parsed);
-        buffer.clear();
-      }
-    }
+    auto parse_buffer = [&] { return parse(buffer); };
+    if (buffer.size() < kMoveAbove) return find_or_parse(buffer, parse_buffer, keep);
+    auto parsed = find_or_parse(std::move(buffer), parse_buffer, keep);
+    buffer.clear();  // moved into the memo, or not kept: a scratch buffer either way
     return parsed;
   }
 
@@ -116,6 +107,16 @@ class TextMemo {
   }
 
  private:
+  // find(text), else parse() kept when keep(result) allows; an rvalue `text`
+  // moves into the memo (only after parse() is done with it).
+  template <typename Text, typename Parse, typename Keep>
+  std::shared_ptr<const T> find_or_parse(Text&& text, Parse&& parse, Keep&& keep) {
+    if (auto hit = find(text)) return hit;
+    auto parsed = std::make_shared<const T>(parse());
+    if (keep(*parsed)) put(std::forward<Text>(text), parsed);
+    return parsed;
+  }
+
   size_t max_texts_, max_bytes_;
   using Parses = std::unordered_map<std::string, std::shared_ptr<const T>>;
   Parses parses_;
