@@ -60,38 +60,6 @@ std::string where(const Error& e, const std::string& fallback_file) {
   return p.file + ": " + p.message;
 }
 
-// Reads zarr metadata of `leaf` (array or scalar) from `store`. A name that
-// would lead outside the item (item_path.h) degrades the leaf unread, whatever
-// the store: `metadata_file` is the file that named it.
-std::shared_ptr<const ZarrArray> zarr_of(const std::string& name, ArrayStoreReader* store,
-                                         bool zarr3, const std::string& store_problem,
-                                         ParseCache& cache, const fs::path& metadata_file, Leaf& leaf) {
-  if (const auto why = storage::relative_name_problem(name)) {
-    leaf.error = metadata_file.string() + ": " + storage::escape_message("name", name, *why) +
-                 "; its zarr metadata was not read";
-    return nullptr;
-  }
-  if (!store) {
-    leaf.error = "zarr metadata unreadable: " + store_problem;
-    return nullptr;
-  }
-  try {
-    const std::string* text = store->metadata(name);
-    if (!text) {
-      leaf.error = "zarr metadata missing: " + store->metadata_location(name);
-      return nullptr;
-    }
-    // A failed parse is not kept, so its message always names this param.
-    return (zarr3 ? cache.zarr3 : cache.zarr2).get(*text, [&] {
-      const std::string location = store->metadata_location(name);
-      return zarr3 ? parse_zarr3(*text, location) : parse_zarr2(*text, location);
-    });
-  } catch (const Error& e) {
-    leaf.error = "zarr metadata unreadable: " + where(e, store->metadata_location(name));
-    return nullptr;
-  }
-}
-
 class PyTreeReader {
  public:
   // `spare_leaves`: leaves of an earlier result to write over (see from_tree_metadata).
@@ -101,13 +69,11 @@ class PyTreeReader {
         spare_leaves_(std::move(spare_leaves)) {}
 
   void read() {
-    const auto metadata_file = dir_ / "_METADATA";
+    const fs::path& metadata_file = metadata_file_;
     const auto msgpack_file = dir_ / "checkpoint";
     // Anything but a folder named `checkpoint` is read, so a FIFO or a link
     // leading outside is reported rather than passed over (or followed).
-    std::error_code ec;
-    const auto msgpack_type = fs::symlink_status(msgpack_file, ec).type();
-    const bool has_msgpack = path_exists(msgpack_file) && msgpack_type != fs::file_type::directory;
+    const bool has_msgpack = file_entry_exists(msgpack_file);
     if (has_msgpack) read_msgpack(msgpack_file);
     if (path_exists(metadata_file)) {
       from_tree_metadata(metadata_file);
@@ -193,14 +159,17 @@ class PyTreeReader {
       leaf.inline_dtype.reset();
       leaf.error.reset();
       switch (leaf.kind) {
-        case LeafKind::kArray: array_leaf(leaf, e.write_shape, tree.flags.use_zarr3); break;
+        case LeafKind::kArray:
+          array_leaf(leaf, e.write_shape, tree.flags.use_zarr3, parsed->name_problem(i));
+          break;
         case LeafKind::kScalar: {
           auto& scalar = named_metadata<ScalarMetadata>(leaf);
-          if (auto z = zarr_of(leaf.name, store_.get(), tree.flags.use_zarr3, store_problem_, cache_, metadata_file_, leaf))
+          const std::string* name_problem = parsed->name_problem(i);
+          if (auto z = zarr_of(leaf.name, name_problem, metadata_file_, tree.flags.use_zarr3, leaf))
             scalar.dtype = z->dtype;
           else
             scalar.dtype.reset();
-          add_stored_size(leaf);
+          add_stored_size(leaf, name_problem);
           break;
         }
         case LeafKind::kString:
@@ -233,7 +202,39 @@ class PyTreeReader {
     return *m;
   }
 
-  void array_leaf(Leaf& leaf, const std::optional<Shape>& write_shape, bool zarr3) {
+  // Reads zarr metadata of `name` (an array or scalar) from the store. A name
+  // that would lead outside the item (`name_problem`, item_path.h) degrades
+  // the leaf unread, whatever the store; `named_in` is the file that named it.
+  std::shared_ptr<const ZarrArray> zarr_of(const std::string& name, const std::string* name_problem,
+                                           const fs::path& named_in, bool zarr3, Leaf& leaf) {
+    if (name_problem) {
+      leaf.error = named_in.string() + ": " + storage::escape_message("name", name, *name_problem) +
+                   "; its zarr metadata was not read";
+      return nullptr;
+    }
+    if (!store_) {
+      leaf.error = "zarr metadata unreadable: " + store_problem_;
+      return nullptr;
+    }
+    try {
+      const std::string* text = store_->metadata(name);
+      if (!text) {
+        leaf.error = "zarr metadata missing: " + store_->metadata_location(name);
+        return nullptr;
+      }
+      // A failed parse is not kept, so its message always names this param.
+      return (zarr3 ? cache_.zarr3 : cache_.zarr2).get(*text, [&] {
+        const std::string location = store_->metadata_location(name);
+        return zarr3 ? parse_zarr3(*text, location) : parse_zarr2(*text, location);
+      });
+    } catch (const Error& e) {
+      leaf.error = "zarr metadata unreadable: " + where(e, store_->metadata_location(name));
+      return nullptr;
+    }
+  }
+
+  void array_leaf(Leaf& leaf, const std::optional<Shape>& write_shape, bool zarr3,
+                  const std::string* name_problem) {
     auto& array = named_metadata<ArrayMetadata>(leaf);
     if (!array.storage) array.storage.emplace();
     array.storage->write_shape = write_shape;
@@ -252,7 +253,7 @@ class PyTreeReader {
       }
     }
     if (!has_sharding) array.sharding.reset();
-    if (auto z = zarr_of(leaf.name, store_.get(), zarr3, store_problem_, cache_, metadata_file_, leaf)) {
+    if (auto z = zarr_of(leaf.name, name_problem, metadata_file_, zarr3, leaf)) {
       array.shape = z->shape;
       array.dtype = z->dtype;
       array.storage->chunk_shape = z->chunk_shape;
@@ -261,7 +262,7 @@ class PyTreeReader {
       array.dtype.reset();
       array.storage->chunk_shape.reset();
     }
-    add_stored_size(leaf);
+    add_stored_size(leaf, name_problem);
   }
 
   void bare_leaf(Leaf& leaf) {
@@ -281,8 +282,8 @@ class PyTreeReader {
     leaf.inline_dtype = legacy_[it->second].dtype;
   }
 
-  void add_stored_size(Leaf& leaf) {
-    if (!options_.stored_sizes || !store_ || storage::relative_name_problem(leaf.name)) return;
+  void add_stored_size(Leaf& leaf, const std::string* name_problem) {
+    if (!options_.stored_sizes || !store_ || name_problem) return;
     try {
       leaf.stored = store_->stored_size(leaf.name);
     } catch (const Error& e) {
@@ -325,7 +326,9 @@ class PyTreeReader {
           array.directory = dir_.string();
           array.storage = StorageMetadata{};
           Leaf probe;
-          if (auto z = zarr_of(legacy->placeholder, store_.get(), false, store_problem_, cache_, dir_ / "checkpoint", probe)) {
+          const auto why = storage::relative_name_problem(legacy->placeholder);
+          const std::string* name_problem = why ? &*why : nullptr;
+          if (auto z = zarr_of(legacy->placeholder, name_problem, dir_ / "checkpoint", false, probe)) {
             array.shape = z->shape;
             array.dtype = z->dtype;
             array.storage->chunk_shape = z->chunk_shape;
@@ -333,7 +336,7 @@ class PyTreeReader {
             leaf.error = "shape and dtype not recoverable: " + *probe.error;
           }
           leaf.metadata = std::move(array);
-          if (options_.stored_sizes && store_ && !storage::relative_name_problem(legacy->placeholder))
+          if (options_.stored_sizes && store_ && !name_problem)
             leaf.stored = store_->stored_size(legacy->placeholder);
           break;
         }
@@ -368,8 +371,7 @@ std::optional<fs::path> json_item_file(const fs::path& dir, const std::string& n
     // Any entry but a folder: reading then reports a FIFO or a link leading
     // out for what it is, instead of the file passing for absent.
     const auto p = dir / candidate;
-    std::error_code ec;
-    if (path_exists(p) && fs::symlink_status(p, ec).type() != fs::file_type::directory) return p;
+    if (file_entry_exists(p)) return p;
   }
   return std::nullopt;
 }
@@ -382,6 +384,8 @@ ParsedTree parse_tree(const std::string& text, const std::string& file) {
   parsed.entry_names.reserve(parsed.file.entries.size());
   for (const auto& e : parsed.file.entries) {
     parsed.entry_names.push_back(param_name(e.key_path));
+    if (auto why = storage::relative_name_problem(parsed.entry_names.back()))
+      parsed.name_problems.emplace(parsed.entry_names.size() - 1, std::move(*why));
     const auto kind = leaf_kind(e.value_type, e.skip_deserialize);
     parsed.needs_store = parsed.needs_store || kind == LeafKind::kArray || kind == LeafKind::kScalar;
   }

@@ -239,6 +239,12 @@ bool entry_exists(const fs::path& path) {
   return fs::exists(fs::symlink_status(path, ec));
 }
 
+bool file_entry_exists(const fs::path& path) {
+  std::error_code ec;
+  const auto type = fs::symlink_status(path, ec).type();
+  return !ec && type != fs::file_type::not_found && type != fs::file_type::directory;
+}
+
 namespace {
 
 }  // namespace

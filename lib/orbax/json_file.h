@@ -28,6 +28,9 @@ inline constexpr int kMaxJsonDepth = 512;
 // a symbolic link even when its target is missing (reading it then reports the
 // dangling link instead of the file passing for absent).
 bool entry_exists(const std::filesystem::path& path);
+// Whether `path` names an entry that is not a folder (links not followed): a
+// file, or a FIFO or link that reading then reports for what it is.
+bool file_entry_exists(const std::filesystem::path& path);
 
 // Opens a file of a checkpoint for reading (storage/posix_file.h: never blocks,
 // regular files only): a symbolic link is followed only while it stays inside

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "array_metadatas.h"
@@ -21,6 +22,14 @@ struct ParsedTree {
   std::vector<std::string> entry_names;      // param_name of each entry, in file order
   std::shared_ptr<const ParamIndex> params;  // the same names, for _sharding and the array store
   bool needs_store = false;                  // some entry is an array or a scalar
+  // Entry -> why its name cannot be a location inside the item (item_path.h):
+  // checked once per distinct _METADATA text, not per leaf and step. Usually empty.
+  std::unordered_map<size_t, std::string> name_problems;
+  const std::string* name_problem(size_t entry) const {
+    if (name_problems.empty()) return nullptr;
+    const auto it = name_problems.find(entry);
+    return it == name_problems.end() ? nullptr : &it->second;
+  }
   // _sharding parses resolve keys against `params`, so they are kept per tree.
   // Any size is kept: a pod's 64 MB text repeated by every step is then read
   // and compared, never parsed again. The parse itself holds each distinct
