@@ -16,11 +16,8 @@ namespace fs = std::filesystem;
 using Kind = VerifyFinding::Kind;
 using Severity = Problem::Severity;
 
-std::string describe(const Error& e) {
-  std::string text = e.message();
-  if (e.offset()) text += " (at byte " + std::to_string(*e.offset()) + ")";
-  return text;
-}
+// The message of `e` with its byte offset (Problem::from_error's form).
+std::string describe(const Error& e) { return Problem::from_error(e, Severity::kError, {}).message; }
 
 // The last component of a chunk key: an index list ("0", "0.1") or "c".
 bool chunk_like(std::string_view last) {
