@@ -386,8 +386,7 @@ const InternedShardingString& Interner::sharding_string(const std::string& seria
       // The views join to this string instead of rebuilding it per leaf.
       insert_sharding_text_.bind(1, *interned.id);
       insert_sharding_text_.bind(2, serialized);
-      insert_sharding_text_.exec();
-      insert_sharding_text_.reset();
+      run_insert(db_, insert_sharding_text_);
     }
     interned.parsed = std::move(parsed);
   } catch (const Error&) {
