@@ -241,24 +241,30 @@ std::string default_ckptcat_path(const std::string& self) {
   return p.lexically_normal().string();
 }
 
-double export_seconds(const std::string& ckptcat, const fs::path& catalog) {
-  std::vector<std::string> args = {ckptcat, "export", "--db", catalog.string()};
+// Runs `args` (found on PATH) with stdin from /dev/null and stdout to
+// /dev/null; its wall time. Throws when it fails.
+double spawn_seconds(std::vector<std::string> args) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
   const auto t0 = Clock::now();
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, ckptcat.c_str(), &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawnp(&pid, args[0].c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot start " + ckptcat);
+  if (rc != 0) throw std::runtime_error("cannot start " + args[0]);
   int status = 0;
   waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw std::runtime_error("ckptcat export failed");
+    throw std::runtime_error(args[0] + " failed: " + args.back());
   return seconds_since(t0);
+}
+
+double export_seconds(const std::string& ckptcat, const fs::path& catalog) {
+  return spawn_seconds({ckptcat, "export", "--db", catalog.string()});
 }
 
 ckptcat::gen::Tree write_generated(const fs::path& dir, int runs, int steps, int leaves,
@@ -469,29 +475,6 @@ int run(const Sizes& z, const std::vector<std::string>& profiles, bool smoke, un
               std::thread::hardware_concurrency(), all, load.empty() ? "?" : load.c_str());
   print_table(rows);
   return 0;
-}
-
-// Runs `argv` with stdin from `input` (a file, or /dev/null when empty) and
-// stdout to /dev/null; its wall time. Throws when it fails.
-double spawn_seconds(std::vector<std::string> args, const std::string& input = "") {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, input.empty() ? "/dev/null" : input.c_str(),
-                                   O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  const auto t0 = Clock::now();
-  pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, args[0].c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot start " + args[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw std::runtime_error(args[0] + " failed: " + args.back());
-  return seconds_since(t0);
 }
 
 double best_of(int n, const std::function<double()>& f) {
