@@ -2,11 +2,9 @@
 #include "pg_schema.h"
 
 #include "pg_schema_sql.h"
-#include "schema_sql.h"
 
 namespace ckptcat::pg {
 namespace {
-
 
 constexpr const char* kSchemaLock = "SELECT pg_advisory_xact_lock(7236776041219106164)";  // "ckptcat" + "pg"
 
@@ -34,10 +32,6 @@ int schema_version(Connection& c) {
 }
 
 void ensure_schema(Connection& c) {
-  if (pg_schema::kMigrationCount != catalog_schema::kMigrationCount)
-    refuse(c, "this ckptcat was built with " + std::to_string(pg_schema::kMigrationCount) +
-                  " PostgreSQL migrations for " + std::to_string(catalog_schema::kMigrationCount) +
-                  " SQLite ones (schema/pg/ must follow schema/)");
   const int latest = latest_schema_version();
   if (schema_version(c) == latest) return;
   c.exec("BEGIN", "creating the catalog schema");

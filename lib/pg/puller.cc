@@ -37,6 +37,7 @@ constexpr Copied kTables[] = {
      "id, kind, mesh_id, partition_spec_id, device_str, device_str_json, shape_id, memory_kind, "
      "memory_kind_json, key",
      "shardings"},
+    {"sharding_texts", "sharding_id, serialized", "sharding_texts"},
     {"leaf_specs",
      "id, value_type_id, kind, skip_deserialize, metadata, dtype_id, shape_id, storage_id, "
      "sharding_id, array_sharding_id, key",

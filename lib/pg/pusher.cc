@@ -29,6 +29,8 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -76,6 +78,20 @@ uint64_t copy_rows(Connection& pg, sqlite3* db, const std::string& sqlite_sql,
   return copy.finish();
 }
 
+// The names in a column list: the first word of each comma-separated entry
+// ("local_id bigint, name text" -> local_id, name).
+std::vector<std::string> column_names(std::string_view list) {
+  std::vector<std::string> names;
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view entry = list.substr(0, comma);
+    while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+    names.emplace_back(entry.substr(0, entry.find(' ')));
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  }
+  return names;
+}
+
 // A staging table: its PostgreSQL columns and the local query filling them.
 struct Staged {
   const char* name;
@@ -86,16 +102,8 @@ struct Staged {
 void stage(Connection& pg, sqlite3* db, const Staged& s) {
   pg.exec(std::string("CREATE TEMP TABLE ") + s.name + " (" + s.columns + ") ON COMMIT DROP",
           "creating a staging table");
-  std::string names;  // the column names of s.columns
-  std::string_view defs = s.columns;
-  while (!defs.empty()) {
-    const size_t comma = defs.find(',');
-    std::string_view def = defs.substr(0, comma);
-    while (!def.empty() && def.front() == ' ') def.remove_prefix(1);
-    if (!names.empty()) names += ", ";
-    names += def.substr(0, def.find(' '));
-    defs = comma == std::string_view::npos ? std::string_view() : defs.substr(comma + 1);
-  }
+  std::string names;
+  for (const auto& name : column_names(s.columns)) names += (names.empty() ? "" : ", ") + name;
   copy_rows(pg, db, s.select, std::string("COPY ") + s.name + " (" + names + ") FROM STDIN",
             "copying rows to PostgreSQL");
 }
@@ -135,6 +143,8 @@ const std::vector<Staged>& shared_tables() {
        "device_str_json text, shape_id bigint, memory_kind text, memory_kind_json text",
        "SELECT id, kind, mesh_id, partition_spec_id, device_str, device_str_json, shape_id, "
        "memory_kind, memory_kind_json FROM shardings"},
+      {"s_sharding_texts", "sharding_id bigint, serialized text",
+       "SELECT sharding_id, serialized FROM sharding_texts"},
       {"s_leaf_specs",
        "local_id bigint, value_type_id bigint, kind text, skip_deserialize integer, metadata text, "
        "dtype_id bigint, shape_id bigint, storage_id bigint, sharding_id bigint, "
@@ -160,33 +170,20 @@ std::string merge_keyed(const std::string& table, const std::string& key,
          " ADD PRIMARY KEY (local_id);\n";
 }
 
-// Inserts the staged child rows of rows in m_<parent> that the database lacks.
+// Inserts the staged child rows of rows in m_<parent> that the database lacks
+// (key_columns: what tells a parent's children apart; empty for one per parent).
 std::string merge_children(const std::string& table, const std::string& parent,
                            const std::string& parent_column, const std::string& key_columns,
                            const std::string& columns) {
   std::string match;  // x.<key> = s.<key> for each further key column
-  std::string_view rest = key_columns;
-  while (!rest.empty()) {
-    const size_t comma = rest.find(',');
-    std::string_view c = rest.substr(0, comma);
-    while (!c.empty() && c.front() == ' ') c.remove_prefix(1);
-    match += " AND x." + std::string(c) + " = s." + std::string(c);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-  }
+  for (const auto& c : column_names(key_columns)) match += " AND x." + c + " = s." + c;
   std::string select_columns;  // s.<column> for each column
-  rest = columns;
-  while (!rest.empty()) {
-    const size_t comma = rest.find(',');
-    std::string_view c = rest.substr(0, comma);
-    while (!c.empty() && c.front() == ' ') c.remove_prefix(1);
-    select_columns += ", s." + std::string(c);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-  }
+  for (const auto& c : column_names(columns)) select_columns += ", s." + c;
   return "INSERT INTO " + table + " (" + parent_column + ", " + columns + ") SELECT p.id" +
          select_columns + " FROM s_" + table + " s JOIN m_" + parent + " p ON p.local_id = s." +
          parent_column + " WHERE NOT EXISTS (SELECT 1 FROM " + table + " x WHERE x." +
-         parent_column + " = p.id" + match + ") ORDER BY p.id, " + key_columns +
-         " ON CONFLICT DO NOTHING;\n";
+         parent_column + " = p.id" + match + ") ORDER BY p.id" +
+         (key_columns.empty() ? "" : ", " + key_columns) + " ON CONFLICT DO NOTHING;\n";
 }
 
 std::string shared_merge_sql() {
@@ -224,6 +221,9 @@ std::string shared_merge_sql() {
       "FROM s_shardings s LEFT JOIN m_meshes mm ON mm.local_id = s.mesh_id "
       "LEFT JOIN m_partition_specs pm ON pm.local_id = s.partition_spec_id "
       "LEFT JOIN m_shapes sm ON sm.local_id = s.shape_id");
+  // A sharding's string is the same wherever it was read: the first push of a
+  // sharding stores it, later ones find it there.
+  sql += merge_children("sharding_texts", "shardings", "sharding_id", "", "serialized");
   sql += merge_keyed(
       "leaf_specs", "key",
       "value_type_id, kind, skip_deserialize, metadata, dtype_id, shape_id, storage_id, "

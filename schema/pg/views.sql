@@ -78,9 +78,7 @@ SELECT c.directory AS checkpoint_dir,
        cs.json AS chunk_shape,
        ws.json AS write_shape,
        l.stored_bytes AS stored_bytes,
-       coalesce(x.sharding_raw,
-                (SELECT serialized FROM sharding_strings WHERE sharding_id = sp.sharding_id))
-         AS sharding,
+       coalesce(x.sharding_raw, t.serialized) AS sharding,
        c.id AS checkpoint_id,
        i.id AS item_id,
        l.ord AS ord,
@@ -97,7 +95,8 @@ LEFT JOIN shapes sh ON sh.id = sp.shape_id
 LEFT JOIN storages st ON st.id = sp.storage_id
 LEFT JOIN shapes cs ON cs.id = st.chunk_shape_id
 LEFT JOIN shapes ws ON ws.id = st.write_shape_id
-LEFT JOIN leaf_extras x ON x.item_id = l.item_id AND x.ord = l.ord;
+LEFT JOIN leaf_extras x ON x.item_id = l.item_id AND x.ord = l.ord
+LEFT JOIN sharding_texts t ON t.sharding_id = sp.sharding_id;
 
 CREATE VIEW import_errors AS
 SELECT c.directory AS checkpoint_dir,

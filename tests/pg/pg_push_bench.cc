@@ -8,8 +8,6 @@
 //   ckptcat-pg-bench ... --smoke          # a small tree, seconds
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -18,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "child_process.h"
 #include "connection.h"
 #include "pg_server.h"
 #include "shared_data.h"
@@ -33,20 +32,15 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Runs a program to completion (output to /dev/null unless `verbose`); exits on failure.
-void run(const std::vector<std::string>& args) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) {
-    std::cerr << "ckptcat-pg-bench: " << args[0] << " " << args[1] << " failed\n";
+// Runs `program args...` to completion, its output into files under `logs`;
+// exits on failure (status above 1), with the program's stderr.
+void run(const fs::path& logs, const std::string& program, const std::vector<std::string>& args) {
+  static int runs = 0;
+  ChildProcess child(program, args, logs / ("run" + std::to_string(runs++)));
+  const int status = child.wait();
+  if (status > 1) {
+    std::cerr << "ckptcat-pg-bench: " << program << " " << args.at(0) << " failed (exit "
+              << status << ")\n" << child.err();
     std::exit(1);
   }
 }
@@ -135,16 +129,16 @@ int main(int argc, char** argv) {
     tree = tmp.path() / "tree";
     std::cerr << "writing the tree...\n";
     if (smoke)
-      run({gen, "--preset", "small", "--runs", "2", "--steps", "5", "--leaves", "200", "--quiet",
+      run(tmp.path(), gen,
+          {"--preset", "small", "--runs", "2", "--steps", "5", "--leaves", "200", "--quiet",
            tree.string()});
-    else  // 3 runs (manager, multihost, export styles) x 333 steps: ~1,000,000 leaves. No
-          // 4,096-device pod run: leaf_metadata rebuilds each leaf's sharding string in SQL
-          // (both engines), which makes a full scan over such leaves take hours.
-      run({gen, "--preset", "bench", "--runs", "3", "--steps", "333", "--quiet", tree.string()});
+    else  // 3 runs (manager, multihost, export styles) x 333 steps: ~1,000,000 leaves.
+      run(tmp.path(), gen,
+          {"--preset", "bench", "--runs", "3", "--steps", "333", "--quiet", tree.string()});
   }
   const fs::path catalog = tmp.path() / "c.db";
   std::cerr << "importing...\n";
-  run({ckptcat, "import", "--db", catalog.string(), tree.string()});
+  run(tmp.path(), ckptcat, {"import", "--db", catalog.string(), tree.string()});
   uint64_t leaves = 0;
   std::string one_checkpoint;
   {
@@ -164,10 +158,10 @@ int main(int argc, char** argv) {
   const double floor_s = seconds_since(start);
 
   start = Clock::now();
-  run({ckptcat, "push", "--db", catalog.string(), "--to", push_db});
+  run(tmp.path(), ckptcat, {"push", "--db", catalog.string(), "--to", push_db});
   const double push_s = seconds_since(start);
   start = Clock::now();
-  run({ckptcat, "push", "--db", catalog.string(), "--to", push_db});
+  run(tmp.path(), ckptcat, {"push", "--db", catalog.string(), "--to", push_db});
   const double repush_s = seconds_since(start);
 
   pg::Connection pg(push_db);

@@ -19,8 +19,10 @@
 #include <thread>
 
 #include "child_process.h"
+#include "ckptcat/pull.h"
 #include "connection.h"
 #include "orbax_writer.h"
+#include "pg_schema.h"
 #include "pg_server.h"
 #include "shared_case.h"
 #include "shared_data.h"
@@ -233,6 +235,48 @@ TEST_CASE("two catalogs pushed give the views of one catalog that imported both"
   pg::Connection pg(db);
   CHECK(pg.exec("SELECT count(*) FROM meshes", "").int64(0, 0) == 2);
   CHECK(pg.exec("SELECT count(*) FROM mesh_devices", "").int64(0, 0) == 4096 + 8);
+  // Each sharding's string once, for every sharding a leaf names.
+  CHECK(pg.exec("SELECT count(*) FROM sharding_texts", "").int64(0, 0) ==
+        pg.exec("SELECT count(DISTINCT sharding_id) FROM leaf_specs", "").int64(0, 0));
+
+  // What the read commands see (--db postgresql://): a pulled copy whose
+  // views are those of the catalog that imported both, and that verifies.
+  const fs::path pulled_file = tmp.path() / "pulled.db";
+  {
+    Catalog pulled(pulled_file.string());
+    pull(db, pulled);
+    CHECK(pulled.verify().empty());
+  }
+  for (const char* view : kViews) {
+    CAPTURE(view);
+    CHECK(sqlite_rows(pulled_file, view) == sqlite_rows(both, view));
+  }
+}
+
+TEST_CASE("a version 2 database gains sharding_texts through migration 3") {
+  CKPTCAT_PG_SERVER_OR_SKIP(server);
+  TempDir tmp;
+  const fs::path run = tmp.path() / "run", catalog = tmp.path() / "c.db";
+  write_run(run, {0, 100}, 0, true);
+  import(catalog, {run});
+  const std::string db = server->create_database();
+  REQUIRE(push(catalog, db).exit_code == 0);
+  {
+    // Back to what version 2 wrote: no sharding_texts (leaf_metadata, which
+    // joins it, goes with it; sharding_strings stays).
+    pg::Connection pg(db);
+    pg.exec("DROP TABLE sharding_texts CASCADE; UPDATE ckptcat_schema SET version = 2", "");
+  }
+  const ToolResult again = push(catalog, db);
+  INFO(again.err);
+  CHECK(again.exit_code == 0);
+  CHECK(last_line(again.err).starts_with("pushed 2 checkpoints (0 new, 0 replaced, 2 unchanged)"));
+  pg::Connection pg(db);
+  CHECK(pg.exec("SELECT version FROM ckptcat_schema", "").int64(0, 0) ==
+        pg::latest_schema_version());
+  CHECK(pg.exec("SELECT count(*) FROM sharding_texts", "").int64(0, 0) ==
+        pg.exec("SELECT count(DISTINCT sharding_id) FROM leaf_specs", "").int64(0, 0));
+  check_views_equal(db, catalog);
 }
 
 SHARED_TEST_CASE("the corpus pushed from two catalogs gives the views of one that imported it all") {
