@@ -1,6 +1,8 @@
 // s3:// and gs:// URLs, endpoints and addressing, and the S3 credential chain.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 
 #include "aws_credentials.h"
@@ -169,4 +171,23 @@ TEST_CASE("S3 credentials: environment, then the profile's files, else anonymous
   write(dir.path() / "home" / ".aws" / "credentials", "[default]\naws_access_key_id=HOMEKEY\naws_secret_access_key=s\n");
   settings = load_aws_settings(fixed_environment({{"HOME", (dir.path() / "home").string()}}), false);
   CHECK(settings.credentials->access_key_id == "HOMEKEY");
+}
+
+TEST_CASE("S3 credentials: a settings file that is not a regular file is refused, not waited on") {
+  ckptcat::testing::TempDir dir;
+  const auto fifo = dir.path() / "credentials";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  const auto env = fixed_environment({{"AWS_SHARED_CREDENTIALS_FILE", fifo.string()},
+                                      {"AWS_CONFIG_FILE", (dir.path() / "absent").string()}});
+  try {
+    load_aws_settings(env, false);
+    FAIL("read a FIFO as a credentials file");
+  } catch (const ckptcat::Error& error) {
+    CHECK(error.code() == ckptcat::Error::Code::kInvalid);
+    CHECK(error.file() == fifo.string());
+  }
+  // A folder is no credentials file either; a file that is absent is simply skipped.
+  const auto folder_env = fixed_environment({{"AWS_SHARED_CREDENTIALS_FILE", dir.path().string()},
+                                             {"AWS_CONFIG_FILE", (dir.path() / "absent").string()}});
+  CHECK_THROWS_AS(load_aws_settings(folder_env, false), ckptcat::Error);
 }
