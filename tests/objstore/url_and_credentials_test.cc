@@ -23,6 +23,7 @@ TEST_CASE("object URLs") {
   CHECK(gs.bucket == "tpu.runs_01");
   CHECK(gs.key.empty());
   CHECK(parse_object_url("s3://bucket").key.empty());
+  CHECK(parse_object_url("s3://bucket/runs/exp1/").key == "runs/exp1/");  // a prefix
   CHECK(with_key(s3, "a/b").to_string() == "s3://my-bucket/a/b");
   CHECK(is_object_url("gs://x"));
   CHECK_FALSE(is_object_url("/local/path"));
@@ -30,7 +31,9 @@ TEST_CASE("object URLs") {
 
   for (const char* bad : {"s3://", "s3:///key", "s3://ab/k", "s3://Bucket/k", "s3://-bucket/k",
                           "s3://bucket-/k", "s3://a..b/k", "s3://bucket/a/../b", "s3://bucket/./b",
-                          "s3://bucket/..", "s3://bucket/a\nb", "file:///tmp", "/tmp/x"}) {
+                          "s3://bucket/..", "s3://bucket/a\nb", "file:///tmp", "/tmp/x",
+                          // storage::relative_name_problem's rule, as for names inside an item
+                          "s3://bucket//", "s3://bucket//x", "s3://bucket/a//b", "s3://bucket/a\\b"}) {
     CAPTURE(bad);
     CHECK_THROWS_AS(parse_object_url(bad), ckptcat::Error);
   }
