@@ -1,15 +1,19 @@
 #include "aws_credentials.h"
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 #include "ckptcat/error.h"
+#include "posix_file.h"
 
 namespace ckptcat::objstore {
 namespace {
 
 using Section = std::map<std::string, std::string>;
+
+// A credentials or config file is a few hundred bytes; anything near this is
+// not one.
+constexpr uint64_t kMaxSettingsFileBytes = uint64_t{1} << 20;
 
 std::string trim(std::string_view text) {
   const size_t start = text.find_first_not_of(" \t\r");
@@ -18,17 +22,42 @@ std::string trim(std::string_view text) {
   return std::string(text.substr(start, end - start + 1));
 }
 
+// The text of an AWS settings file, nullopt when it does not exist. Opened as
+// every file ckptcat reads (storage::PosixFile): a FIFO or a folder named by
+// AWS_SHARED_CREDENTIALS_FILE is refused with an Error naming it, never
+// waited on or read as empty.
+std::optional<std::string> read_settings_file(const std::filesystem::path& file) {
+  std::optional<storage::PosixFile> opened;
+  try {
+    opened.emplace(file);
+  } catch (const Error& error) {
+    if (error.code() == Error::Code::kNotFound) return std::nullopt;
+    throw;
+  }
+  if (opened->size() > kMaxSettingsFileBytes)
+    throw Error(Error::Code::kInvalid,
+                "file is " + std::to_string(opened->size()) + " bytes, over the " +
+                    std::to_string(kMaxSettingsFileBytes) + "-byte limit for AWS settings files",
+                file.string());
+  std::string text(opened->size(), '\0');
+  opened->read_next(text.data(), text.size());
+  return text;
+}
+
 // The key = value pairs of one [section] of an AWS INI file; nullopt when the
 // file or the section is absent. Indented lines continue a nested setting
 // ("s3 =\n  addressing_style = path") and are skipped.
 std::optional<Section> read_ini_section(const std::filesystem::path& file,
                                         const std::string& wanted) {
-  std::ifstream in(file);
-  if (!in) return std::nullopt;
+  const std::optional<std::string> contents = read_settings_file(file);
+  if (!contents) return std::nullopt;
   std::optional<Section> section;
   bool inside = false;
-  std::string line;
-  while (std::getline(in, line)) {
+  for (size_t start = 0; start < contents->size();) {
+    size_t end = contents->find('\n', start);
+    if (end == std::string::npos) end = contents->size();
+    const std::string_view line = std::string_view(*contents).substr(start, end - start);
+    start = end + 1;
     if (line.empty() || line[0] == ' ' || line[0] == '\t') continue;
     const std::string text = trim(line);
     if (text.empty() || text[0] == '#' || text[0] == ';') continue;

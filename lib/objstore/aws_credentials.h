@@ -25,8 +25,9 @@ struct AwsSettings {
 //   AWS_CONFIG_FILE (default ~/.aws/config, sections "[profile NAME]").
 // - otherwise anonymous.
 // Throws ckptcat::Error (kInvalid) when a profile named by AWS_PROFILE exists
-// in neither file, or has a key id without its secret. Messages never contain
-// secret values.
+// in neither file, or has a key id without its secret, and the Error of
+// storage::PosixFile naming the file when one that exists cannot be read (not
+// a regular file, refused by the system). Messages never contain secret values.
 AwsSettings load_aws_settings(const EnvLookup& env, bool no_sign_request);
 
 }  // namespace ckptcat::objstore

@@ -1,6 +1,7 @@
 #include "object_url.h"
 
 #include "ckptcat/error.h"
+#include "item_path.h"
 #include "sigv4.h"
 
 namespace ckptcat::objstore {
@@ -18,20 +19,17 @@ bool valid_bucket(std::string_view bucket) {
   return alnum(bucket.front()) && alnum(bucket.back()) && bucket.find("..") == std::string_view::npos;
 }
 
-// Why a key is refused, or empty: no "." or ".." segment (an HTTP stack or the
-// server may normalize them away, leaving the prefix) and no control bytes.
-std::string key_problem(std::string_view key) {
+// Why a key is refused, or nullopt. Its "/"-separated names follow the
+// project's one rule for names inside an item or prefix
+// (storage::relative_name_problem: no "." or ".." segment, which an HTTP stack
+// or the server may normalize away, leaving the prefix; no empty segment, no
+// backslash, not absolute); a prefix may end with "/". Control bytes are
+// refused as well: they have no place in a URL typed by a user.
+std::optional<std::string> key_problem(std::string_view key) {
   for (char c : key)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "a control character";
-  size_t start = 0;
-  while (start <= key.size()) {
-    size_t end = key.find('/', start);
-    if (end == std::string_view::npos) end = key.size();
-    const std::string_view segment = key.substr(start, end - start);
-    if (segment == "." || segment == "..") return "a \"" + std::string(segment) + "\" segment";
-    start = end + 1;
-  }
-  return {};
+  if (key.size() > 1 && key.back() == '/') key.remove_suffix(1);
+  return storage::relative_name_problem(key);
 }
 
 std::string strip_trailing_slashes(std::string text) {
@@ -70,8 +68,8 @@ ObjectUrl parse_object_url(std::string_view text) {
                     "\" (3 to 222 characters: lowercase letters, digits, '.', '-', '_')",
                 std::string(text));
   if (slash != std::string_view::npos) url.key = std::string(rest.substr(slash + 1));
-  if (const std::string problem = key_problem(url.key); !problem.empty())
-    throw Error(Error::Code::kInvalid, "the object key has " + problem, std::string(text));
+  if (const auto problem = key_problem(url.key))
+    throw Error(Error::Code::kInvalid, "bad object key (" + *problem + ")", std::string(text));
   return url;
 }
 

@@ -23,7 +23,9 @@ struct ObjectUrl {
 bool is_object_url(std::string_view text);  // starts with s3:// or gs://
 
 // Throws ckptcat::Error (kInvalid) for a malformed URL: an unknown scheme, a
-// missing or invalid bucket name, "." or ".." segments, or control characters.
+// missing or invalid bucket name, a key that storage::relative_name_problem
+// refuses (".", ".." or empty segments, a backslash, a leading "/"; one
+// trailing "/" is allowed), or control characters.
 ObjectUrl parse_object_url(std::string_view text);
 
 // The object URL of `key` in the same bucket.

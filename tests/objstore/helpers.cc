@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -23,8 +22,6 @@ std::string env_or(const char* name, const std::string& fallback) {
   return value != nullptr && *value != '\0' ? value : fallback;
 }
 
-fs::path s3_dir() { return env_or("CKPTCAT_S3_DIR", "tests/s3"); }
-
 std::vector<char*> c_args(const std::vector<std::string>& argv) {
   std::vector<char*> args;
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
@@ -39,6 +36,8 @@ int decode_status(int status) {
 }
 
 }  // namespace
+
+fs::path s3_dir() { return env_or("CKPTCAT_S3_DIR", "tests/s3"); }
 
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input) {
   int to_child[2], from_child[2];
@@ -96,23 +95,25 @@ std::optional<std::string> S3rver::unavailable() {
 }
 
 S3rver::S3rver(const std::vector<std::string>& buckets) {
-  char pattern[] = "/tmp/ckptcat-s3rver-XXXXXX";
-  if (mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
-  data_dir_ = pattern;
-  const fs::path log = data_dir_ / "server.log";
+  const fs::path log = data_dir_.path() / "server.log";
+  // Created here, so that it can be read before the server writes to it.
+  const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (out < 0) throw std::runtime_error("cannot create " + log.string());
   std::vector<std::string> argv = {(s3_dir() / "node_modules" / ".bin" / "s3rver").string(),
-                                   "-d", (data_dir_ / "data").string(), "-a", "127.0.0.1", "-p", "0"};
+                                   "-d", (data_dir_.path() / "data").string(), "-a", "127.0.0.1", "-p", "0"};
   for (const auto& bucket : buckets) {
     argv.push_back("--configure-bucket");
     argv.push_back(bucket);
   }
   auto args = c_args(argv);
   pid_ = fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ < 0) {
+    close(out);
+    throw std::runtime_error("fork failed");
+  }
   if (pid_ == 0) {
     // Paged listings need the legacy provider (s3rver's continuation tokens).
     setenv("NODE_OPTIONS", "--openssl-legacy-provider", 1);
-    const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     dup2(out, 1);
     dup2(out, 2);
     const int null = open("/dev/null", O_RDONLY);
@@ -120,25 +121,19 @@ S3rver::S3rver(const std::vector<std::string>& buckets) {
     execvp(args[0], args.data());
     _exit(127);
   }
+  close(out);
+  // data_dir_ (a TempDir) is removed as the constructor throws.
   auto give_up = [&](const std::string& why) {
     if (pid_ > 0) {
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
     }
-    std::error_code ignored;
-    fs::remove_all(data_dir_, ignored);
     throw std::runtime_error(why);
   };
   // s3rver prints "S3rver listening on 127.0.0.1:PORT" once it accepts.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
-    std::string text;
-    if (FILE* file = std::fopen(log.c_str(), "r")) {
-      char buffer[4096];
-      size_t got;
-      while ((got = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, got);
-      std::fclose(file);
-    }
+    const std::string text = read_file(log);
     const std::string marker = "listening on 127.0.0.1:";
     if (auto at = text.find(marker); at != std::string::npos) {
       port_ = std::atoi(text.c_str() + at + marker.size());
@@ -160,8 +155,6 @@ S3rver::~S3rver() {
     int status = 0;
     waitpid(pid_, &status, 0);
   }
-  std::error_code ignored;
-  fs::remove_all(data_dir_, ignored);
 }
 
 void S3rver::upload(const fs::path& folder, const std::string& bucket, const std::string& prefix) const {

@@ -10,12 +10,17 @@
 #include <string>
 #include <vector>
 
+#include "shared_data.h"
+
 namespace ckptcat::testing {
 
 struct ProcessResult {
   int status = -1;  // exit code; 128 + signal when killed
   std::string out;
 };
+
+// tests/s3 ($CKPTCAT_S3_DIR): the helper scripts and s3rver's node_modules.
+std::filesystem::path s3_dir();
 
 // Runs `argv` with `input` on its stdin; stderr is left on the test's.
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input = {});
@@ -47,9 +52,9 @@ class S3rver {
               const std::string& prefix) const;
 
  private:
+  TempDir data_dir_;  // the server's data and log
   pid_t pid_ = -1;
   int port_ = 0;
-  std::filesystem::path data_dir_;
 };
 
 }  // namespace ckptcat::testing

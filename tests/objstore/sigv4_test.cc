@@ -1,7 +1,6 @@
 // AWS Signature Version 4: AWS's published vectors (the SigV4 test suite and
 // the S3 API reference's examples), then botocore signing the same requests.
 #include <doctest/doctest.h>
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "ckptcat/error.h"
@@ -128,8 +127,7 @@ TEST_CASE("SigV4 agrees with botocore on S3 requests") {
     ckptcat::testing::skip_case("SigV4 agrees with botocore", why);
     return;
   }
-  const std::string script = std::string(std::getenv("CKPTCAT_S3_DIR") ? std::getenv("CKPTCAT_S3_DIR") : "tests/s3") +
-                             "/botocore_sign.py";
+  const std::string script = (ckptcat::testing::s3_dir() / "botocore_sign.py").string();
   const AwsCredentials keys{"AKIDTESTKEY", "secret/with+chars=", "session-token/xyz=="};
   struct Case {
     std::string method, host, path;

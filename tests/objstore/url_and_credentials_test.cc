@@ -1,6 +1,8 @@
 // s3:// and gs:// URLs, endpoints and addressing, and the S3 credential chain.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 
 #include "aws_credentials.h"
@@ -21,6 +23,7 @@ TEST_CASE("object URLs") {
   CHECK(gs.bucket == "tpu.runs_01");
   CHECK(gs.key.empty());
   CHECK(parse_object_url("s3://bucket").key.empty());
+  CHECK(parse_object_url("s3://bucket/runs/exp1/").key == "runs/exp1/");  // a prefix
   CHECK(with_key(s3, "a/b").to_string() == "s3://my-bucket/a/b");
   CHECK(is_object_url("gs://x"));
   CHECK_FALSE(is_object_url("/local/path"));
@@ -28,7 +31,9 @@ TEST_CASE("object URLs") {
 
   for (const char* bad : {"s3://", "s3:///key", "s3://ab/k", "s3://Bucket/k", "s3://-bucket/k",
                           "s3://bucket-/k", "s3://a..b/k", "s3://bucket/a/../b", "s3://bucket/./b",
-                          "s3://bucket/..", "s3://bucket/a\nb", "file:///tmp", "/tmp/x"}) {
+                          "s3://bucket/..", "s3://bucket/a\nb", "file:///tmp", "/tmp/x",
+                          // storage::relative_name_problem's rule, as for names inside an item
+                          "s3://bucket//", "s3://bucket//x", "s3://bucket/a//b", "s3://bucket/a\\b"}) {
     CAPTURE(bad);
     CHECK_THROWS_AS(parse_object_url(bad), ckptcat::Error);
   }
@@ -169,4 +174,23 @@ TEST_CASE("S3 credentials: environment, then the profile's files, else anonymous
   write(dir.path() / "home" / ".aws" / "credentials", "[default]\naws_access_key_id=HOMEKEY\naws_secret_access_key=s\n");
   settings = load_aws_settings(fixed_environment({{"HOME", (dir.path() / "home").string()}}), false);
   CHECK(settings.credentials->access_key_id == "HOMEKEY");
+}
+
+TEST_CASE("S3 credentials: a settings file that is not a regular file is refused, not waited on") {
+  ckptcat::testing::TempDir dir;
+  const auto fifo = dir.path() / "credentials";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  const auto env = fixed_environment({{"AWS_SHARED_CREDENTIALS_FILE", fifo.string()},
+                                      {"AWS_CONFIG_FILE", (dir.path() / "absent").string()}});
+  try {
+    load_aws_settings(env, false);
+    FAIL("read a FIFO as a credentials file");
+  } catch (const ckptcat::Error& error) {
+    CHECK(error.code() == ckptcat::Error::Code::kInvalid);
+    CHECK(error.file() == fifo.string());
+  }
+  // A folder is no credentials file either; a file that is absent is simply skipped.
+  const auto folder_env = fixed_environment({{"AWS_SHARED_CREDENTIALS_FILE", dir.path().string()},
+                                             {"AWS_CONFIG_FILE", (dir.path() / "absent").string()}});
+  CHECK_THROWS_AS(load_aws_settings(folder_env, false), ckptcat::Error);
 }
