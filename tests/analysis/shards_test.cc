@@ -252,3 +252,24 @@ TEST_CASE("meshes without device ids use positions") {
   CHECK(ShardTotals{}.replication_overhead() == 1.0);
   CHECK_FALSE(ShardTotals{}.largest_device());
 }
+
+TEST_CASE("4,096-device meshes that differ in one device id are told apart") {
+  std::vector<int64_t> ids(4096);
+  std::iota(ids.begin(), ids.end(), 0);
+  std::vector<int64_t> moved = ids;
+  moved[5] = 5000;  // not among the ids hashed: only the exact comparison sees it
+  ShardAnalysis analysis;
+  const auto spec = Spec{Axes{"x", "y"}, "z"};
+  const Leaf a = array_leaf("a", {4096, 1024}, "bfloat16", mesh({16, 16, 16}, {"x", "y", "z"}, spec, ids));
+  const Leaf b = array_leaf("b", {4096, 1024}, "bfloat16", mesh({16, 16, 16}, {"x", "y", "z"}, spec, moved));
+  const Leaf a2 = array_leaf("a2", {4096, 1024}, "bfloat16", mesh({16, 16, 16}, {"x", "y", "z"}, spec, ids));
+  const LeafShards* sa = analysis.add(a);
+  const LeafShards* sb = analysis.add(b);
+  CHECK(sa != sb);
+  CHECK(analysis.add(a2) == sa);
+  const ShardTotals t = analysis.totals();
+  REQUIRE(t.devices.size() == 4097);
+  CHECK(t.devices[0] == DeviceBytes{0, 3 * 2048});
+  CHECK(t.devices[5] == DeviceBytes{5, 2 * 2048});
+  CHECK(t.devices.back() == DeviceBytes{5000, 2048});
+}

@@ -112,8 +112,10 @@ struct ShardTotals {
 };
 
 // Computes each distinct (sharding, shape, dtype) once and sums per device:
-// cost O(leaves) hash lookups plus O(distinct groups) computations plus
-// O(distinct shardings x devices) for the per-device sums.
+// cost O(leaves) hash lookups (a leaf's sharding is hashed in time independent
+// of its device count, then compared exactly with the one stored) plus
+// O(distinct groups) computations plus O(distinct shardings x devices) for the
+// per-device sums.
 class ShardAnalysis {
  public:
   ShardAnalysis();
