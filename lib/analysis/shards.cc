@@ -274,6 +274,34 @@ std::vector<int64_t> sharding_device_ids(const ShardingMetadata& sharding, bool*
   return ids;
 }
 
+ShardTotals& ShardTotals::operator+=(const ShardTotals& other) {
+  arrays += other.arrays;
+  logical_bytes += other.logical_bytes;
+  placed_bytes += other.placed_bytes;
+  held_bytes += other.held_bytes;
+  uneven_arrays += other.uneven_arrays;
+  invalid_arrays += other.invalid_arrays;
+  unsharded_arrays += other.unsharded_arrays;
+  unsharded_bytes += other.unsharded_bytes;
+  device_ids_known = device_ids_known && other.device_ids_known;
+  std::vector<DeviceBytes> merged;
+  merged.reserve(devices.size() + other.devices.size());
+  auto a = devices.begin();
+  auto b = other.devices.begin();
+  while (a != devices.end() || b != other.devices.end()) {
+    if (b == other.devices.end() || (a != devices.end() && a->device_id < b->device_id))
+      merged.push_back(*a++);
+    else if (a == devices.end() || b->device_id < a->device_id)
+      merged.push_back(*b++);
+    else {
+      merged.push_back({a->device_id, a->bytes + b->bytes});
+      ++a, ++b;
+    }
+  }
+  devices = std::move(merged);
+  return *this;
+}
+
 double ShardTotals::replication_overhead() const noexcept {
   return placed_bytes == 0 ? 1.0 : static_cast<double>(held_bytes) / static_cast<double>(placed_bytes);
 }
