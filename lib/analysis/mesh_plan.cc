@@ -180,13 +180,15 @@ MeshPlan plan_on_mesh(const std::vector<const ItemMetadata*>& items,
     if (it == single_bytes.end()) break;  // later devices without arrays of their own: the same
   }
 
+  // What a leaf adds to the largest device.
+  auto bytes_of = [&](const Use* u) {
+    return u->group->placement != Placement::kSingleDevice || u->group->device == plan.largest.device_id
+               ? u->group->bytes_per_device
+               : 0;
+  };
   auto planned = [&](const Use& u) {
     const auto& array = std::get<ArrayMetadata>(u.leaf->metadata);
-    PlannedLeaf p{u.item->name, u.leaf->name, *array.shape, *array.dtype, u.group->shards, 0};
-    const bool on_largest =
-        u.group->placement != Placement::kSingleDevice || u.group->device == plan.largest.device_id;
-    p.bytes_on_largest = on_largest ? u.group->bytes_per_device : 0;
-    return p;
+    return PlannedLeaf{u.item->name, u.leaf->name, *array.shape, *array.dtype, u.group->shards, bytes_of(&u)};
   };
   std::vector<const Use*> contributors;
   for (const Use& u : uses) {
@@ -194,11 +196,6 @@ MeshPlan plan_on_mesh(const std::vector<const ItemMetadata*>& items,
     if (u.group->shards.status == ShardStatus::kInvalid) plan.invalid.push_back(planned(u));
     contributors.push_back(&u);
   }
-  auto bytes_of = [&](const Use* u) {
-    return u->group->placement != Placement::kSingleDevice || u->group->device == plan.largest.device_id
-               ? u->group->bytes_per_device
-               : 0;
-  };
   const size_t n = std::min(top_count, contributors.size());
   std::partial_sort(contributors.begin(), contributors.begin() + static_cast<std::ptrdiff_t>(n),
                     contributors.end(), [&](const Use* a, const Use* b) {

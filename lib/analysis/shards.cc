@@ -115,6 +115,11 @@ size_t hash_strings(size_t h, const std::vector<std::string>& names) {
   return h;
 }
 
+// A hash of what decides the shards and their devices. A device mesh counts
+// by its size and a few ids spread over it: hashing every id of a 4,096-device
+// mesh for every leaf would cost more than the analysis itself (each leaf holds
+// its own copy of its sharding, so there is no identity to key on);
+// same_placement then compares the ids exactly, at memcmp speed.
 size_t hash_sharding(const ShardingMetadata& sharding) {
   size_t h = sharding.index();
   if (const auto* n = std::get_if<NamedShardingMetadata>(&sharding)) {
@@ -125,8 +130,13 @@ size_t hash_sharding(const ShardingMetadata& sharding) {
       if (const auto* a = std::get_if<std::string>(&e)) mix(h, std::hash<std::string>{}(*a));
       else if (const auto* l = std::get_if<std::vector<std::string>>(&e)) h = hash_strings(h, *l);
     }
-    if (n->device_mesh)
-      for (int64_t id : n->device_mesh->device_ids) mix(h, static_cast<size_t>(id));
+    if (n->device_mesh) {
+      const auto& ids = n->device_mesh->device_ids;
+      mix(h, ids.size());
+      const size_t step = std::max<size_t>(1, ids.size() / 8);
+      for (size_t i = 0; i < ids.size(); i += step) mix(h, static_cast<size_t>(ids[i]));
+      if (!ids.empty()) mix(h, static_cast<size_t>(ids.back()));
+    }
   } else if (const auto* d = std::get_if<SingleDeviceShardingMetadata>(&sharding)) {
     mix(h, std::hash<std::string>{}(d->device_str));
   } else if (const auto* p = std::get_if<PositionalShardingMetadata>(&sharding)) {
@@ -264,6 +274,34 @@ std::vector<int64_t> sharding_device_ids(const ShardingMetadata& sharding, bool*
   return ids;
 }
 
+ShardTotals& ShardTotals::operator+=(const ShardTotals& other) {
+  arrays += other.arrays;
+  logical_bytes += other.logical_bytes;
+  placed_bytes += other.placed_bytes;
+  held_bytes += other.held_bytes;
+  uneven_arrays += other.uneven_arrays;
+  invalid_arrays += other.invalid_arrays;
+  unsharded_arrays += other.unsharded_arrays;
+  unsharded_bytes += other.unsharded_bytes;
+  device_ids_known = device_ids_known && other.device_ids_known;
+  std::vector<DeviceBytes> merged;
+  merged.reserve(devices.size() + other.devices.size());
+  auto a = devices.begin();
+  auto b = other.devices.begin();
+  while (a != devices.end() || b != other.devices.end()) {
+    if (b == other.devices.end() || (a != devices.end() && a->device_id < b->device_id))
+      merged.push_back(*a++);
+    else if (a == devices.end() || b->device_id < a->device_id)
+      merged.push_back(*b++);
+    else {
+      merged.push_back({a->device_id, a->bytes + b->bytes});
+      ++a, ++b;
+    }
+  }
+  devices = std::move(merged);
+  return *this;
+}
+
 double ShardTotals::replication_overhead() const noexcept {
   return placed_bytes == 0 ? 1.0 : static_cast<double>(held_bytes) / static_cast<double>(placed_bytes);
 }
@@ -283,15 +321,29 @@ std::optional<DeviceBytes> ShardTotals::smallest_device() const noexcept {
 // ---- ShardAnalysis ----------------------------------------------------------------
 
 struct ShardAnalysis::Impl {
+  static constexpr size_t kUnsharded = SIZE_MAX;
+  // The distinct shardings seen (same_placement), by hash_sharding.
+  std::vector<ShardingMetadata> shardings;
+  std::unordered_map<size_t, std::vector<size_t>> sharding_index;
+  // The distinct (sharding, shape, dtype size) seen, each computed once.
   struct Group {
-    std::optional<ShardingMetadata> sharding;
+    size_t sharding = kUnsharded;  // into `shardings`
     Shape shape;
     int64_t bits = 0;
     LeafShards shards;
     uint64_t leaves = 0;
   };
   std::deque<Group> groups;  // stable addresses: add() returns pointers into it
-  std::unordered_map<size_t, std::vector<size_t>> index;  // hash -> groups
+  std::unordered_map<size_t, std::vector<size_t>> group_index;
+
+  size_t intern(const ShardingMetadata& sharding) {
+    auto& bucket = sharding_index[hash_sharding(sharding)];
+    for (size_t i : bucket)
+      if (same_placement(shardings[i], sharding)) return i;
+    bucket.push_back(shardings.size());
+    shardings.push_back(sharding);
+    return shardings.size() - 1;
+  }
 };
 
 ShardAnalysis::ShardAnalysis() : impl_(std::make_unique<Impl>()) {}
@@ -305,26 +357,26 @@ const LeafShards* ShardAnalysis::add(const Leaf& leaf) {
   const auto bits = dtype_bits(*array->dtype);
   if (!bits) return nullptr;
 
-  size_t h = array->sharding ? hash_sharding(*array->sharding) : 0x51ed;
+  const size_t sharding = array->sharding ? impl_->intern(*array->sharding) : Impl::kUnsharded;
+  size_t h = sharding;
   for (int64_t d : *array->shape) mix(h, static_cast<size_t>(d));
   mix(h, array->shape->size());
   mix(h, static_cast<size_t>(*bits));
-  auto& bucket = impl_->index[h];
+  auto& bucket = impl_->group_index[h];
   for (size_t g : bucket) {
     auto& group = impl_->groups[g];
-    if (group.bits == *bits && group.shape == *array->shape &&
-        group.sharding.has_value() == array->sharding.has_value() &&
-        (!group.sharding || same_placement(*group.sharding, *array->sharding))) {
+    if (group.sharding == sharding && group.bits == *bits && group.shape == *array->shape) {
       ++group.leaves;
       return &group.shards;
     }
   }
   bucket.push_back(impl_->groups.size());
   auto& group = impl_->groups.emplace_back();
-  group.sharding = array->sharding;
+  group.sharding = sharding;
   group.shape = *array->shape;
   group.bits = *bits;
-  group.shards = compute_shards(group.sharding ? &*group.sharding : nullptr, group.shape, *bits);
+  group.shards = compute_shards(sharding == Impl::kUnsharded ? nullptr : &impl_->shardings[sharding],
+                                group.shape, *bits);
   group.leaves = 1;
   return &group.shards;
 }
@@ -333,8 +385,7 @@ ShardTotals ShardAnalysis::totals() const {
   ShardTotals t;
   // Bytes each device of a sharding holds, summed per distinct sharding first,
   // so devices are visited once per sharding, not once per leaf.
-  std::vector<std::pair<const ShardingMetadata*, uint64_t>> per_sharding;
-  std::unordered_map<size_t, std::vector<size_t>> seen;
+  std::vector<std::optional<uint64_t>> per_sharding(impl_->shardings.size());
   for (const auto& g : impl_->groups) {
     const LeafShards& s = g.shards;
     t.arrays += g.leaves;
@@ -350,23 +401,14 @@ ShardTotals ShardAnalysis::totals() const {
     }
     t.placed_bytes += s.logical_bytes * g.leaves;
     t.held_bytes += s.shard_bytes * s.device_count * g.leaves;
-    auto& bucket = seen[hash_sharding(*g.sharding)];
-    bool merged = false;
-    for (size_t i : bucket)
-      if (same_placement(*per_sharding[i].first, *g.sharding)) {
-        per_sharding[i].second += s.shard_bytes * g.leaves;
-        merged = true;
-        break;
-      }
-    if (!merged) {
-      bucket.push_back(per_sharding.size());
-      per_sharding.emplace_back(&*g.sharding, s.shard_bytes * g.leaves);
-    }
+    auto& bytes = per_sharding[g.sharding];
+    bytes = bytes.value_or(0) + s.shard_bytes * g.leaves;
   }
   std::map<int64_t, uint64_t> devices;
-  for (const auto& [sharding, bytes] : per_sharding) {
+  for (size_t i = 0; i < per_sharding.size(); ++i) {
+    if (!per_sharding[i]) continue;  // no array placed by it
     bool known = true;
-    for (int64_t id : sharding_device_ids(*sharding, &known)) devices[id] += bytes;
+    for (int64_t id : sharding_device_ids(impl_->shardings[i], &known)) devices[id] += *per_sharding[i];
     t.device_ids_known = t.device_ids_known && known;
   }
   for (const auto& [id, bytes] : devices) t.devices.push_back({id, bytes});

@@ -252,3 +252,62 @@ TEST_CASE("meshes without device ids use positions") {
   CHECK(ShardTotals{}.replication_overhead() == 1.0);
   CHECK_FALSE(ShardTotals{}.largest_device());
 }
+
+TEST_CASE("the totals of two parts add up to the totals of the whole") {
+  NamedShardingMetadata old = mesh({2}, {"x"}, {"x"});
+  old.device_mesh.reset();
+  std::vector<Leaf> leaves;
+  leaves.push_back(array_leaf("a", {8, 16}, "float32", dm({"data", "model"})));
+  leaves.push_back(array_leaf("b", {4}, "float32", dm({std::monostate{}})));
+  leaves.push_back(array_leaf("c", {10}, "float32", SingleDeviceShardingMetadata{"cpu:0"}));
+  leaves.push_back(array_leaf("d", {2}, "float64", SingleDeviceShardingMetadata{"cpu:9"}));
+  leaves.push_back(array_leaf("e", {5}, "float32", std::nullopt));
+  leaves.push_back(array_leaf("f", {10}, "float32", dm({"model"})));
+  leaves.push_back(array_leaf("g", {4}, "float32", dm({"nope"})));
+  leaves.push_back(array_leaf("h", {4}, "float32", ShardingMetadata{old}));
+  leaves.push_back(array_leaf("i", {8, 16}, "float32", dm({"data", "model"})));
+  ShardAnalysis whole, odd, even;
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    whole.add(leaves[i]);
+    (i % 2 ? odd : even).add(leaves[i]);
+  }
+  const ShardTotals expected = whole.totals();
+  ShardTotals sum = odd.totals();
+  sum += even.totals();
+  CHECK(sum.arrays == expected.arrays);
+  CHECK(sum.logical_bytes == expected.logical_bytes);
+  CHECK(sum.placed_bytes == expected.placed_bytes);
+  CHECK(sum.held_bytes == expected.held_bytes);
+  CHECK(sum.uneven_arrays == expected.uneven_arrays);
+  CHECK(sum.invalid_arrays == expected.invalid_arrays);
+  CHECK(sum.unsharded_arrays == expected.unsharded_arrays);
+  CHECK(sum.unsharded_bytes == expected.unsharded_bytes);
+  CHECK(sum.device_ids_known == expected.device_ids_known);
+  CHECK_FALSE(sum.device_ids_known);
+  CHECK(sum.devices == expected.devices);
+  CHECK(sum.devices.size() == 9);  // 0..7 and 9
+  ShardTotals none;
+  none += expected;
+  CHECK(none.devices == expected.devices);
+}
+
+TEST_CASE("4,096-device meshes that differ in one device id are told apart") {
+  std::vector<int64_t> ids(4096);
+  std::iota(ids.begin(), ids.end(), 0);
+  std::vector<int64_t> moved = ids;
+  moved[5] = 5000;  // not among the ids hashed: only the exact comparison sees it
+  ShardAnalysis analysis;
+  const auto spec = Spec{Axes{"x", "y"}, "z"};
+  const Leaf a = array_leaf("a", {4096, 1024}, "bfloat16", mesh({16, 16, 16}, {"x", "y", "z"}, spec, ids));
+  const Leaf b = array_leaf("b", {4096, 1024}, "bfloat16", mesh({16, 16, 16}, {"x", "y", "z"}, spec, moved));
+  const Leaf a2 = array_leaf("a2", {4096, 1024}, "bfloat16", mesh({16, 16, 16}, {"x", "y", "z"}, spec, ids));
+  const LeafShards* sa = analysis.add(a);
+  const LeafShards* sb = analysis.add(b);
+  CHECK(sa != sb);
+  CHECK(analysis.add(a2) == sa);
+  const ShardTotals t = analysis.totals();
+  REQUIRE(t.devices.size() == 4097);
+  CHECK(t.devices[0] == DeviceBytes{0, 3 * 2048});
+  CHECK(t.devices[5] == DeviceBytes{5, 2 * 2048});
+  CHECK(t.devices.back() == DeviceBytes{5000, 2048});
+}

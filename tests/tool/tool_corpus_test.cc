@@ -44,13 +44,6 @@ ToolResult tool(std::vector<std::string> args) {
   return run_tool(args);
 }
 
-bool has_line_matching(const std::string& text, const std::string& pattern) {
-  const std::regex re(pattern);
-  for (const auto& line : lines_of(text))
-    if (std::regex_search(line, re)) return true;
-  return false;
-}
-
 const std::string kAcsolver = "acsolverx-610model";
 
 }  // namespace
@@ -64,11 +57,11 @@ SHARED_TEST_CASE("import: the damaged items are reported, everything else is imp
   CHECK(std::regex_match(lines.back(),
                          std::regex(R"(imported 48 checkpoints \(48 new, 0 replaced, 0 unchanged\), 384 leaves in [0-9.]+ s; 11 errors, 7 warnings \(-v to show\))")));
   // Each error on its own line, naming the file.
-  CHECK(has_line_matching(r.err, "^error: .*/dummy_checkpointable_added/dummy/_METADATA: not valid JSON: "
+  CHECK(has_line(r.err, "^error: .*/dummy_checkpointable_added/dummy/_METADATA: not valid JSON: "
                                  "unexpected .* at line [0-9]+, column [0-9]+ \\(at byte [0-9]+\\)$"));
   CHECK(r.err.find("json.exception") == std::string::npos);
-  CHECK(has_line_matching(r.err, "^error: .*/pytree_checkpointable_missing_metadata/state/_METADATA: file not found"));
-  CHECK(has_line_matching(r.err, "^error: .*/t5x-tiny-orbax/1 \\(leaf _optimizer.state.step\\): .*\\.zarray"));
+  CHECK(has_line(r.err, "^error: .*/pytree_checkpointable_missing_metadata/state/_METADATA: file not found"));
+  CHECK(has_line(r.err, "^error: .*/t5x-tiny-orbax/1 \\(leaf _optimizer.state.step\\): .*\\.zarray"));
   size_t errors = 0;
   for (const auto& l : lines) errors += l.rfind("error: ", 0) == 0;
   CHECK(errors == 11);
@@ -79,10 +72,10 @@ SHARED_TEST_CASE("import: the damaged items are reported, everything else is imp
 SHARED_TEST_CASE("import again: everything unchanged, exit 0; -v shows warnings") {
   const auto r = tool({"import", "-v", corpus().corpus.string()});
   CHECK(r.exit_code == 0);
-  CHECK(has_line_matching(r.err, R"(^imported 0 checkpoints \(0 new, 0 replaced, 48 unchanged\), 0 leaves in)"));
+  CHECK(has_line(r.err, R"(^imported 0 checkpoints \(0 new, 0 replaced, 48 unchanged\), 0 leaves in)"));
   const auto forced = tool({"import", "--jobs", "2", "--force", "-v", at(kAcsolver)});
   CHECK(forced.exit_code == 0);
-  CHECK(has_line_matching(forced.err, R"(^imported 3 checkpoints \(0 new, 3 replaced, 0 unchanged\), 294 leaves)"));
+  CHECK(has_line(forced.err, R"(^imported 3 checkpoints \(0 new, 3 replaced, 0 unchanged\), 294 leaves)"));
 }
 
 SHARED_TEST_CASE("ls: one aligned row per checkpoint; PATH restricts; --json") {
@@ -113,12 +106,12 @@ SHARED_TEST_CASE("ls: one aligned row per checkpoint; PATH restricts; --json") {
 SHARED_TEST_CASE("show: a checkpoint, an item, a path relative to the current folder") {
   const auto r = tool({"show", at(kAcsolver + "/1000")});
   CHECK(r.exit_code == 0);
-  CHECK(has_line_matching(r.out, "^step +1000 \\(finished\\)$"));
-  CHECK(has_line_matching(r.out, "^committed +2026-06-22T08:16:22Z$"));
-  CHECK(has_line_matching(r.out, "^items +config, params, solve_data$"));
-  CHECK(has_line_matching(r.out, "^params: pytree, ocdbt, 95 leaves"));
-  CHECK(has_line_matching(r.out, "^  params\\.Dense_0\\.kernel +array +float32 +\\(64, 256\\) +64 KiB +device rocm:0$"));
-  CHECK(has_line_matching(r.out, "^  best_paths +array +int32 +\\(157217, 96\\) +58 MiB +device rocm:0$"));
+  CHECK(has_line(r.out, "^step +1000 \\(finished\\)$"));
+  CHECK(has_line(r.out, "^committed +2026-06-22T08:16:22Z$"));
+  CHECK(has_line(r.out, "^items +config, params, solve_data$"));
+  CHECK(has_line(r.out, "^params: pytree, ocdbt, 95 leaves"));
+  CHECK(has_line(r.out, "^  params\\.Dense_0\\.kernel +array +float32 +\\(64, 256\\) +64 KiB +device rocm:0$"));
+  CHECK(has_line(r.out, "^  best_paths +array +int32 +\\(157217, 96\\) +58 MiB +device rocm:0$"));
 
   const fs::path cwd = fs::current_path();
   fs::current_path(corpus().corpus);
@@ -156,7 +149,7 @@ SHARED_TEST_CASE("find: filters across checkpoints") {
   CHECK(table.exit_code == 0);
   CHECK(lines_of(table.out).size() == 2);
   // Steps in numeric order: 900 comes before 1000.
-  CHECK(has_line_matching(table.out, "^ 900  params\\..*\\.rel_emb +array +float32 +\\(4, 24, 8\\) +[0-9.]+ KiB +device rocm:0  /.*/900/params$"));
+  CHECK(has_line(table.out, "^ 900  params\\..*\\.rel_emb +array +float32 +\\(4, 24, 8\\) +[0-9.]+ KiB +device rocm:0  /.*/900/params$"));
   const auto none = tool({"find", "--mesh-axis", "model"});
   CHECK(none.exit_code == 0);
   CHECK(none.out.empty());
@@ -173,8 +166,8 @@ SHARED_TEST_CASE("diff: identical steps, items against items, mixed arguments re
       "pytree_checkpointable_has_metadata/state";
   const auto items = tool({"diff", at(kAcsolver + "/900/params"), at(state)});
   CHECK(items.exit_code == 0);
-  CHECK(has_line_matching(items.out, "^  - +params\\.Dense_0\\.bias +array float32 \\(256,\\)$"));
-  CHECK(has_line_matching(items.out, "^  \\+ +a +array int32 \\(8,\\)$"));
+  CHECK(has_line(items.out, "^  - +params\\.Dense_0\\.bias +array float32 \\(256,\\)$"));
+  CHECK(has_line(items.out, "^  \\+ +a +array int32 \\(8,\\)$"));
   CHECK(lines_of(items.out).back() == "2 added, 95 removed, 0 changed");
 
   const auto mixed = tool({"diff", at(kAcsolver + "/900"), at(state)});
@@ -254,7 +247,7 @@ SHARED_TEST_CASE("export agrees with golden/leaves.jsonl for every leaf") {
 SHARED_TEST_CASE("verify: the missing acsolverx data files and the damaged stores (exit 1)") {
   const auto r = tool({"verify", at(kAcsolver)});
   CHECK(r.exit_code == 1);
-  CHECK(has_line_matching(r.out, "^/.*/acsolverx-610model/900/solve_data/ocdbt\\.process_0/d/8a056b87e133b55d4e6b3be32973f921: error: data-file-missing: "));
+  CHECK(has_line(r.out, "^/.*/acsolverx-610model/900/solve_data/ocdbt\\.process_0/d/8a056b87e133b55d4e6b3be32973f921: error: data-file-missing: "));
   CHECK(lines_of(r.out).size() == 3);
   CHECK(std::regex_match(r.err, std::regex("verified 3 checkpoints, 6 array stores \\([0-9,]+ keys\\): 3 errors, 0 warnings\n")));
 
@@ -273,5 +266,5 @@ SHARED_TEST_CASE("verify: the missing acsolverx data files and the damaged store
   const auto clean = tool({"verify", at("orbax-compat/v1_checkpoints/composite_checkpoint/checkpoint_metadata_present")});
   CHECK(clean.exit_code == 0);
   CHECK(clean.out.empty());
-  CHECK(has_line_matching(clean.err, "^verified 2 checkpoints, 1 array store \\([0-9]+ keys\\): no problems$"));
+  CHECK(has_line(clean.err, "^verified 2 checkpoints, 1 array store \\([0-9]+ keys\\): no problems$"));
 }

@@ -48,13 +48,6 @@ std::string slurp_catalog(const fs::path& db) {
   return bytes;
 }
 
-bool has_line(const std::string& text, const std::string& pattern) {
-  const std::regex re(pattern);
-  for (const auto& line : lines_of(text))
-    if (std::regex_search(line, re)) return true;
-  return false;
-}
-
 std::string summary(const ToolResult& r) {
   const auto lines = lines_of(r.err);
   return lines.empty() ? "" : lines.back();

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -98,6 +99,13 @@ std::vector<std::string> lines_of(const std::string& text) {
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
+}
+
+bool has_line(const std::string& text, const std::string& pattern) {
+  const std::regex re(pattern);
+  for (const auto& line : lines_of(text))
+    if (std::regex_search(line, re)) return true;
+  return false;
 }
 
 }  // namespace ckptcat::testing

@@ -41,4 +41,8 @@ class ToolProcess {
 // Lines of a text, without their newlines (a last empty line is dropped).
 std::vector<std::string> lines_of(const std::string& text);
 
+// Whether some line of `text` matches the ECMAScript regex `pattern` (searched,
+// not anchored: use ^ and $).
+bool has_line(const std::string& text, const std::string& pattern);
+
 }  // namespace ckptcat::testing

@@ -8,7 +8,6 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <nlohmann/json.hpp>
-#include <regex>
 
 #include "ckptcat/catalog.h"
 #include "ckptcat/shards.h"
@@ -63,13 +62,6 @@ struct Fixture {
 ToolResult plan(const Fixture& f, std::vector<std::string> args) {
   args.insert(args.begin(), {"plan", "--db", f.db});
   return run_tool(args);
-}
-
-bool has_line(const std::string& text, const std::string& pattern) {
-  const std::regex re(pattern);
-  for (const auto& line : lines_of(text))
-    if (std::regex_search(line, re)) return true;
-  return false;
 }
 
 }  // namespace

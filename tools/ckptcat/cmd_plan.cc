@@ -131,7 +131,7 @@ int run_plan(const PlanArgs& args) {
   }
   std::optional<uint64_t> memory;
   if (!args.device_memory.empty()) memory = parse_bytes(args.device_memory);
-  const Catalog catalog = open_catalog(args.db, /*writable=*/false);
+  const Catalog catalog = open_catalog(args.db, /*writable=*/false, scope_for_targets({args.target}));
   const Target t = resolve_target(catalog, args.target);
   std::vector<const ItemMetadata*> items;
   for (const auto& item : t.checkpoint.items)

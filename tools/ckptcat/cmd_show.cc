@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "catalog_access.h"
 #include "ckptcat/leaf_fields.h"
@@ -73,12 +75,25 @@ std::string devices_summary(const ShardTotals& t) {
   return text;
 }
 
-void print_item(std::ostream& out, const ItemMetadata& item) {
+// One item's shards, each leaf analysed once: its figures (null: not an
+// array of known size) and the item's totals, which add up to the checkpoint's.
+struct ItemShards {
+  ShardAnalysis analysis;  // owns what `leaves` points to
+  std::vector<const LeafShards*> leaves;
+  ShardTotals totals;
+};
+
+ItemShards item_shards(const ItemMetadata& item) {
+  ItemShards out;
+  for (const auto& l : item.leaves) out.leaves.push_back(out.analysis.add(l));
+  out.totals = out.analysis.totals();
+  return out;
+}
+
+void print_item(std::ostream& out, const ItemMetadata& item, const ItemShards& analysed) {
   out << '\n' << item_heading(item) << '\n';
   if (item.error) out << "  error: " << *item.error << '\n';
-  ShardAnalysis analysis;
-  std::vector<const LeafShards*> shards;
-  for (const auto& l : item.leaves) shards.push_back(analysis.add(l));
+  const auto& shards = analysed.leaves;
   if (!item.leaves.empty()) {
     Table table({"NAME", "KIND", "DTYPE", "SHAPE", "PER DEVICE", "SHARDING"},
                 {false, false, false, false, true, false});
@@ -92,7 +107,7 @@ void print_item(std::ostream& out, const ItemMetadata& item) {
     }
     table.print(out, "  ");
   }
-  if (const auto devices = devices_summary(analysis.totals()); !devices.empty())
+  if (const auto devices = devices_summary(analysed.totals); !devices.empty())
     out << "  per device: " << devices << '\n';
   for (size_t i = 0; i < item.leaves.size(); ++i) {
     const Leaf& l = item.leaves[i];
@@ -124,10 +139,10 @@ ojson show_json(const Target& t) {
   c["metrics"] = json_text(cp.step_metadata.metrics);
   c["custom_metadata"] = json_text(cp.step_metadata.custom_metadata);
   j["items"] = ojson::array();
-  ShardAnalysis all_items;
+  ShardTotals all_items;
   for (const auto& item : cp.items) {
     if (t.item && item.name != *t.item) continue;
-    ShardAnalysis analysis;
+    const ItemShards shards = item_shards(item);
     ojson i;
     i["name"] = item.name;
     i["directory"] = item.directory;
@@ -136,17 +151,17 @@ ojson show_json(const Target& t) {
     i["array_store"] = to_string(item.array_store);
     i["error"] = optional_json(item.error);
     i["leaves"] = ojson::array();
-    for (const auto& l : item.leaves) {
-      ojson leaf = leaf_json(item.directory, cp.step, l);
-      const LeafShards* s = analysis.add(l);
-      all_items.add(l);
+    for (size_t k = 0; k < item.leaves.size(); ++k) {
+      ojson leaf = leaf_json(item.directory, cp.step, item.leaves[k]);
+      const LeafShards* s = shards.leaves[k];
       leaf["shards"] = s ? leaf_shards_json(*s) : ojson(nullptr);
       i["leaves"].push_back(std::move(leaf));
     }
-    i["shard_totals"] = shard_totals_json(analysis.totals());
+    i["shard_totals"] = shard_totals_json(shards.totals);
+    all_items += shards.totals;
     j["items"].push_back(std::move(i));
   }
-  j["shard_totals"] = shard_totals_json(all_items.totals());
+  j["shard_totals"] = shard_totals_json(all_items);
   return j;
 }
 
@@ -171,15 +186,17 @@ int run_show(const ShowArgs& args) {
   header.add({"items", items.empty() ? "-" : items});
   for (const auto& p : cp.problems)
     header.add({p.severity == Problem::Severity::kError ? "error" : "warning", p.file + ": " + p.message});
-  ShardAnalysis analysis;
+  std::vector<std::pair<const ItemMetadata*, ItemShards>> shown;
+  ShardTotals all_items;
   for (const auto& item : cp.items)
-    if (!t.item || item.name == *t.item)
-      for (const auto& l : item.leaves) analysis.add(l);
-  if (const auto devices = devices_summary(analysis.totals()); !devices.empty())
+    if (!t.item || item.name == *t.item) {
+      shown.emplace_back(&item, item_shards(item));
+      all_items += shown.back().second.totals;
+    }
+  if (const auto devices = devices_summary(all_items); !devices.empty())
     header.add({"per device", devices});
   header.print(std::cout);
-  for (const auto& item : cp.items)
-    if (!t.item || item.name == *t.item) print_item(std::cout, item);
+  for (const auto& [item, shards] : shown) print_item(std::cout, *item, shards);
   return kExitOk;
 }
 

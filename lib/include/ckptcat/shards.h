@@ -105,6 +105,9 @@ struct ShardTotals {
   bool device_ids_known = true;       // false: some mesh positions stand in for ids
   std::vector<DeviceBytes> devices;   // by device id
 
+  // Adds the sums of other leaves (an item's to its checkpoint's), devices
+  // by id: the same as analysing all the leaves together.
+  ShardTotals& operator+=(const ShardTotals& other);
   // held_bytes / placed_bytes (1.0 when nothing is placed).
   double replication_overhead() const noexcept;
   std::optional<DeviceBytes> largest_device() const noexcept;   // lowest id among ties
@@ -112,8 +115,10 @@ struct ShardTotals {
 };
 
 // Computes each distinct (sharding, shape, dtype) once and sums per device:
-// cost O(leaves) hash lookups plus O(distinct groups) computations plus
-// O(distinct shardings x devices) for the per-device sums.
+// cost O(leaves) hash lookups (a leaf's sharding is hashed in time independent
+// of its device count, then compared exactly with the one stored) plus
+// O(distinct groups) computations plus O(distinct shardings x devices) for the
+// per-device sums.
 class ShardAnalysis {
  public:
   ShardAnalysis();
