@@ -1,4 +1,5 @@
-// Catalog::publish: VACUUM INTO a temporary file beside the destination,
+// Catalog::publish: VACUUM INTO a temporary file beside the destination
+// (VACUUM copies the header's application_id and user_version with the pages),
 // switch the copy to rollback-journal mode (a WAL file needs a writable
 // folder even to be read, see connection.cc), make sure it is on disk, and
 // rename it onto the destination.
@@ -21,10 +22,6 @@ namespace fs = std::filesystem;
 
 [[noreturn]] void refuse(const std::string& destination, const std::string& why) {
   throw Error(Error::Code::kInvalid, why, destination);
-}
-
-int64_t pragma_int(SQLite::Database& db, const char* pragma) {
-  return db.execAndGet(std::string("PRAGMA ") + pragma).getInt64();
 }
 
 // Refuses destinations that cannot or must not be written.
@@ -90,12 +87,6 @@ void publish_copy(SQLite::Database& source, const std::string& source_path,
     if (mode != "delete")
       throw Error(Error::Code::kCatalog, "cannot leave WAL mode (journal_mode is " + mode + ")",
                   copy.path());
-    // VACUUM copies both header fields; make sure, as readers identify the file by them.
-    for (const char* pragma : {"application_id", "user_version"}) {
-      const int64_t want = pragma_int(source, pragma);
-      if (pragma_int(out, pragma) != want)
-        out.exec(std::string("PRAGMA ") + pragma + " = " + std::to_string(want));
-    }
   }
   sync_file(copy.path());
   std::error_code ec;
