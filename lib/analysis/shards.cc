@@ -135,7 +135,7 @@ size_t hash_sharding(const ShardingMetadata& sharding) {
       mix(h, ids.size());
       const size_t step = std::max<size_t>(1, ids.size() / 8);
       for (size_t i = 0; i < ids.size(); i += step) mix(h, static_cast<size_t>(ids[i]));
-      if (!ids.empty()) mix(h, static_cast<size_t>(ids.back()));
+      if (!ids.empty()) mix(h, static_cast<size_t>(ids->back()));
     }
   } else if (const auto* d = std::get_if<SingleDeviceShardingMetadata>(&sharding)) {
     mix(h, std::hash<std::string>{}(d->device_str));

@@ -367,14 +367,20 @@ int64_t Interner::sharding(const ShardingMetadata& sharding) {
   });
 }
 
-const InternedShardingString& Interner::sharding_string(const std::string& serialized) {
-  // Leaves come in runs of one sharding (a pod item repeats its 50 KB mesh
-  // string for every array): comparing with the last string costs a fraction
-  // of hashing it.
-  if (last_sharding_string_ && last_sharding_string_->first == serialized)
+const InternedShardingString& Interner::sharding_string(const Shared<std::string>& shared) {
+  // Leaves come in runs of one sharding (a pod item repeats its 90 KB mesh
+  // string for every array), usually one shared string (shared.h): the same
+  // object as last time costs nothing, an equal one a compare, a new one a hash.
+  if (last_sharding_string_ && last_sharding_text_.same_object(shared))
     return last_sharding_string_->second;
+  const std::string& serialized = shared;
+  if (last_sharding_string_ && last_sharding_string_->first == serialized) {
+    last_sharding_text_ = shared;
+    return last_sharding_string_->second;
+  }
   if (auto it = sharding_strings_.find(serialized); it != sharding_strings_.end()) {
     last_sharding_string_ = &*it;
+    last_sharding_text_ = shared;
     return it->second;
   }
   InternedShardingString interned;
@@ -396,10 +402,12 @@ const InternedShardingString& Interner::sharding_string(const std::string& seria
   if (sharding_string_bytes_ > kMaxShardingStringBytes ||
       sharding_strings_.size() >= kMaxCacheEntries) {
     sharding_strings_.clear();
+    last_sharding_string_ = nullptr;
     sharding_string_bytes_ = 0;
   }
   sharding_string_bytes_ += serialized.size();
   last_sharding_string_ = &*sharding_strings_.emplace(serialized, std::move(interned)).first;
+  last_sharding_text_ = shared;
   return last_sharding_string_->second;
 }
 
@@ -438,6 +446,7 @@ void Interner::clear() {
   leaf_specs_.cache.clear();
   sharding_strings_.clear();
   last_sharding_string_ = nullptr;
+  last_sharding_text_ = {};
   sharding_string_bytes_ = 0;
 }
 

@@ -68,7 +68,7 @@ class Interner {
   int64_t dtype(const std::string& name);
   int64_t shape(const Shape& shape);
   int64_t storage(const StorageMetadata& storage);
-  const InternedShardingString& sharding_string(const std::string& serialized);
+  const InternedShardingString& sharding_string(const Shared<std::string>& serialized);
   int64_t sharding(const ShardingMetadata& sharding);
   int64_t leaf_spec(const LeafSpecKey& key);
 
@@ -109,6 +109,7 @@ class Interner {
   std::unordered_map<std::string, InternedShardingString> sharding_strings_;
   // The entry found or added last (map nodes stay put); null after a clear.
   const std::pair<const std::string, InternedShardingString>* last_sharding_string_ = nullptr;
+  Shared<std::string> last_sharding_text_;  // the string last_sharding_string_ was found for
   size_t sharding_string_bytes_ = 0;
 };
 

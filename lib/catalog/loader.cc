@@ -328,12 +328,13 @@ std::shared_ptr<const ShardingMetadata> Loader::sharding(int64_t id) {
     }
     select_mesh_axes_.reset();
     if (has_devices) {
-      named.device_mesh.emplace();
+      std::vector<int64_t> ids;
       const ResetOnExit<SQLite::Statement> select_mesh_devices_scope(select_mesh_devices_);
       select_mesh_devices_.bind(1, *mesh_id);
       while (select_mesh_devices_.executeStep())
-        named.device_mesh->device_ids.push_back(select_mesh_devices_.getColumn(0).getInt64());
+        ids.push_back(select_mesh_devices_.getColumn(0).getInt64());
       select_mesh_devices_.reset();
+      named.device_mesh = DeviceMesh{std::move(ids)};
     }
     const ResetOnExit<SQLite::Statement> select_spec_entries_scope(select_spec_entries_);
     select_spec_entries_.bind(1, *spec_id);
@@ -365,7 +366,7 @@ std::shared_ptr<const ShardingMetadata> Loader::sharding(int64_t id) {
   return result;
 }
 
-const std::string& Loader::sharding_string(int64_t id) {
+const Shared<std::string>& Loader::sharding_string(int64_t id) {
   if (auto it = sharding_strings_.find(id); it != sharding_strings_.end()) return it->second;
   auto parsed = sharding(id);
   if (!parsed) damaged("sharding " + std::to_string(id) + " is missing");

@@ -48,7 +48,7 @@ class Loader {
     // name and directory left empty: each leaf copies it and adds its own.
     LeafMetadata metadata;
     int64_t sharding_id = 0;                        // 0: none
-    const std::string* sharding_string = nullptr;  // into sharding_strings_, on first use
+    const Shared<std::string>* sharding_string = nullptr;  // into sharding_strings_, on first use
   };
   struct CppRow;
   struct RawRow;
@@ -93,7 +93,7 @@ class Loader {
   Spec& spec(int64_t id);
   const Shape& shape(int64_t id);
   const std::string& dtype(int64_t id);
-  const std::string& sharding_string(int64_t id);
+  const Shared<std::string>& sharding_string(int64_t id);
   ItemMetadata item_from_row(SQLite::Statement& row);
 
   SQLite::Database& db_;
@@ -106,7 +106,7 @@ class Loader {
   std::unordered_map<int64_t, Shape> shapes_;
   std::unordered_map<int64_t, std::string> dtypes_;
   std::unordered_map<int64_t, std::shared_ptr<const ShardingMetadata>> shardings_;
-  std::unordered_map<int64_t, std::string> sharding_strings_;
+  std::unordered_map<int64_t, Shared<std::string>> sharding_strings_;  // leaves share them
 };
 
 }  // namespace ckptcat::catalog_detail

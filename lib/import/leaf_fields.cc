@@ -37,7 +37,7 @@ std::string leaf_sharding_summary(const Leaf& leaf) {
   if (const auto* a = array_of(leaf); a && a->sharding) return sharding_summary(*a->sharding);
   if (!leaf.sharding_string) return "";
   try {
-    return sharding_summary(sharding_from_serialized_string(*leaf.sharding_string));
+    return sharding_summary(sharding_from_serialized_string(leaf.sharding_string->get()));
   } catch (const ShardingError&) {
     return *leaf.sharding_string;
   }

@@ -147,9 +147,9 @@ NamedShardingMetadata NamedShardingMetadata::from_deserialized_dict(const json& 
       it != dict.end() && !it->is_null() && !(it->is_object() && it->empty())) {
     if (!it->is_object() || !it->contains("mesh"))
       fail("NamedSharding device_mesh must be {\"mesh\": [...]}", *it);
-    DeviceMesh mesh;
-    collect_mesh((*it)["mesh"], out.shape, 0, mesh.device_ids, *it);
-    out.device_mesh = std::move(mesh);
+    std::vector<int64_t> ids;
+    collect_mesh((*it)["mesh"], out.shape, 0, ids, *it);
+    out.device_mesh = DeviceMesh{std::move(ids)};
   }
   return out;
 }

@@ -14,6 +14,7 @@
 // metadata (§6.1). Failures stay with the leaf (Leaf::error): a missing zarr
 // metadata value leaves shape and dtype unknown, the rest of the item usable.
 #include <map>
+#include <unordered_map>
 
 #include "array_metadatas.h"
 #include "array_store.h"
@@ -145,7 +146,7 @@ class PyTreeReader {
       leaf.skip_deserialize = e.skip_deserialize;
       leaf.kind = leaf_kind(e.value_type, e.skip_deserialize);
       if (const auto it = sharding.by_name.find(leaf.name); it != sharding.by_name.end())
-        leaf.sharding_string = *it->second;
+        leaf.sharding_string = Shared<std::string>(it->second);  // shared, not copied
       else
         leaf.sharding_string.reset();
       leaf.stored.reset();
@@ -241,10 +242,7 @@ class PyTreeReader {
     bool has_sharding = false;
     if (leaf.sharding_string && !leaf.sharding_string->empty()) {
       try {
-        // Big trees repeat a few sharding strings: parse each once. Assigned
-        // over the reused object, so its vectors keep their memory.
-        const std::string& text = *leaf.sharding_string;
-        array.sharding = *cache_.shardings.get(text, [&] { return sharding_from_serialized_string(text); });
+        array.sharding = parsed_sharding(*leaf.sharding_string);
         has_sharding = true;
       } catch (const ShardingError& e) {
         // ShardingError messages are ckptcat's own (sharding.h), quoting the bad part.
@@ -263,6 +261,17 @@ class PyTreeReader {
       array.storage->chunk_shape.reset();
     }
     add_stored_size(leaf, name_problem);
+  }
+
+  // The parse of a sharding string. The leaves of one mesh share one string
+  // (sharding_file.h), so it is found by address: a pod's 90 KB string is
+  // neither hashed nor compared per leaf. Big trees repeat a few strings
+  // across steps: the cache's memo parses each once.
+  const ShardingMetadata& parsed_sharding(const Shared<std::string>& text) {
+    auto& parsed = parsed_shardings_[text.operator->()];
+    if (!parsed)
+      parsed = cache_.shardings.get(text.get(), [&] { return sharding_from_serialized_string(text.get()); });
+    return *parsed;
   }
 
   void bare_leaf(Leaf& leaf) {
@@ -360,6 +369,8 @@ class PyTreeReader {
   bool msgpack_ok_ = false;
   std::string msgpack_problem_;
   std::unique_ptr<ArrayStoreReader> store_;
+  // Sharding string (by address, kept alive by the leaves) -> its parse.
+  std::unordered_map<const std::string*, std::shared_ptr<const ShardingMetadata>> parsed_shardings_;
   std::string store_problem_;
 };
 

@@ -59,9 +59,9 @@ std::string named_sharding_string(const Shape& mesh_shape, const std::vector<std
   named.partition_spec = {names.empty() ? PartitionSpecEntry{} : PartitionSpecEntry{names[0]}};
   const int64_t size =
       std::accumulate(mesh_shape.begin(), mesh_shape.end(), int64_t{1}, std::multiplies<>());
-  named.device_mesh.emplace();
-  for (int64_t i = 0; i < size; ++i)
-    named.device_mesh->device_ids.push_back((first_id + i * 7) % size);
+  std::vector<int64_t> ids;
+  for (int64_t i = 0; i < size; ++i) ids.push_back((first_id + i * 7) % size);
+  named.device_mesh = DeviceMesh{std::move(ids)};
   return named.to_serialized_string();
 }
 

@@ -116,3 +116,30 @@ TEST_CASE("Leaf::exactly_equal compares every field a leaf has") {
     CHECK_FALSE(other.exactly_equal(base));
   }
 }
+
+TEST_CASE("Shared: copies share one object; equality compares contents, never addresses") {
+  const Shared<std::string> a = std::string(100000, 'x');
+  const Shared<std::string> copy = a;
+  CHECK(copy.same_object(a));
+  const Shared<std::string> equal = std::string(100000, 'x');
+  CHECK_FALSE(equal.same_object(a));
+  CHECK(equal == a);
+  CHECK(a == std::string(100000, 'x'));
+  CHECK_FALSE(a == Shared<std::string>("y"));
+  CHECK(Shared<std::string>("abc") == "abc");
+  CHECK(Shared<std::string>().empty());
+  CHECK(Shared<std::string>() == Shared<std::string>(std::shared_ptr<const std::string>()));
+
+  // As the fields they replace: optional strings and braced id lists.
+  Leaf leaf;
+  leaf.sharding_string = "s";
+  CHECK(leaf.sharding_string == std::optional<std::string>("s"));
+  CHECK(leaf.sharding_string->size() == 1);
+  const DeviceMesh mesh{{3, 1, 2}};
+  CHECK(mesh.device_ids.size() == 3);
+  CHECK(mesh.device_ids[1] == 1);
+  CHECK(mesh == DeviceMesh{std::vector<int64_t>{3, 1, 2}});
+  CHECK_FALSE(mesh == DeviceMesh{{3, 2, 1}});
+  std::vector<int64_t> listed(mesh.device_ids.begin(), mesh.device_ids.end());
+  CHECK(listed == std::vector<int64_t>{3, 1, 2});
+}

@@ -500,3 +500,32 @@ TEST_CASE("dangling symbolic links in place of metadata files are reported, not 
   CHECK(read.error->find((item / "_METADATA").string()) != std::string::npos);
   CHECK(read.error->find("dangling symbolic link") != std::string::npos);
 }
+
+TEST_CASE("the leaves of one mesh share one sharding string and one device mesh") {
+  TempDir tmp;
+  CheckpointSpec step;
+  ItemSpec item = ItemSpec::pytree("state");
+  const auto mesh = named_sharding({2, 4}, {"data", "model"}, {std::string("data")});
+  const auto other = named_sharding({8}, {"x"}, {std::monostate{}});
+  for (const char* name : {"a", "b", "c"})
+    item.leaves.push_back(LeafSpec::array({name}, "float32", {8}).with_sharding(mesh));
+  item.leaves.push_back(LeafSpec::array({"d"}, "float32", {8}).with_sharding(other));
+  step.items.push_back(item);
+  write_checkpoint(tmp.path() / "1", step);
+  const auto cp = read_one(tmp.path());
+  REQUIRE(cp.items.size() == 1);
+  const auto& leaves = cp.items[0].leaves;
+  REQUIRE(leaves.size() == 4);
+  check_item(cp.items[0], item);
+  for (const Leaf& leaf : leaves) REQUIRE(leaf.sharding_string.has_value());
+  // One object per distinct string, not a copy per leaf (a pod's is ~90 KB).
+  CHECK(leaves[0].sharding_string->same_object(*leaves[1].sharding_string));
+  CHECK(leaves[0].sharding_string->same_object(*leaves[2].sharding_string));
+  CHECK_FALSE(leaves[0].sharding_string->same_object(*leaves[3].sharding_string));
+  const auto device_ids = [](const Leaf& leaf) {
+    return std::get<NamedShardingMetadata>(*std::get<ArrayMetadata>(leaf.metadata).sharding)
+        .device_mesh->device_ids;
+  };
+  CHECK(device_ids(leaves[0]).same_object(device_ids(leaves[2])));
+  CHECK(device_ids(leaves[0]).size() == 8);
+}

@@ -345,9 +345,9 @@ NamedShardingMetadata named_sharding(std::vector<int64_t> mesh_shape,
   s.shape = std::move(mesh_shape);
   s.axis_names = std::move(axis_names);
   s.partition_spec = std::move(partition_spec);
-  DeviceMesh mesh;
-  for (int64_t i = 0; i < devices; ++i) mesh.device_ids.push_back(i);
-  s.device_mesh = std::move(mesh);
+  std::vector<int64_t> ids;
+  for (int64_t i = 0; i < devices; ++i) ids.push_back(i);
+  s.device_mesh = DeviceMesh{std::move(ids)};
   return s;
 }
 

@@ -14,6 +14,7 @@
 
 #include "ckptcat/error.h"
 #include "ckptcat/metadata.h"
+#include "ckptcat/shared.h"
 
 namespace ckptcat {
 
@@ -73,7 +74,8 @@ struct Leaf {
 
   // The `_sharding` value exactly as stored, when the file has an entry for
   // this leaf (kept even if it cannot be parsed; then `error` says why).
-  std::optional<std::string> sharding_string;
+  // Shared (shared.h): the leaves of one mesh hold one string.
+  std::optional<Shared<std::string>> sharding_string;
   std::optional<StoredSize> stored;
   std::optional<std::string> random_key_impl;  // array_metadatas ext_metadata (PRNG keys)
   std::optional<std::string> string_value;     // from _strings.json, when readable

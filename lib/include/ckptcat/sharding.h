@@ -22,6 +22,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "ckptcat/error.h"
+#include "ckptcat/shared.h"
 
 namespace ckptcat {
 
@@ -31,9 +32,11 @@ using PartitionSpecEntry =
     std::variant<std::monostate, std::string, std::vector<std::string>>;
 
 // Device ids laid out in the mesh shape, stored row-major. The nesting of the
-// serialized form is implied by the NamedShardingMetadata's mesh `shape`.
+// serialized form is implied by the NamedShardingMetadata's mesh `shape`. The
+// ids are shared by copies (shared.h): every array of a pod step names the
+// same 4,096 of them.
 struct DeviceMesh {
-  std::vector<int64_t> device_ids;
+  Shared<std::vector<int64_t>> device_ids;
   bool operator==(const DeviceMesh&) const = default;
 };
 
