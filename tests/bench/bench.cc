@@ -26,7 +26,7 @@
 //    over the leaf_shards view for its checkpoint (README), best of 5 each.
 //  - export: `ckptcat export` over the 1,000 x 1,000 catalog, output to /dev/null.
 //  - bytes per leaf: catalog file size / leaves, after import and after VACUUM.
-//  - peak memory: the highest ru_maxrss (wait4) of the all-jobs ingest children.
+//  - peak memory: the highest VmHWM of the all-jobs ingest children (own_peak_rss).
 //
 // --profile orbax and --profile pod (both: --profile all) measure trees shaped
 // like real saves instead, each row beside its floor (see run_profile):
@@ -44,6 +44,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -212,13 +213,25 @@ double walk_seconds(const fs::path& tree, uint64_t* entries) {
 // the same import started on its own.)
 struct ChildImport {
   Timing timing;      // wall from here; CPU = the child's user + system time
-  uint64_t peak_rss;  // bytes (ru_maxrss)
+  uint64_t peak_rss;  // bytes: the child's own VmHWM
 };
+
+// The peak resident memory of this process's own address space (VmHWM). Not
+// ru_maxrss: posix_spawn starts the child in the parent's memory, and Linux
+// counts that memory's peak (this program's, generator included) into the
+// child's ru_maxrss at exec.
+uint64_t own_peak_rss() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // "... kB"
+  throw std::runtime_error("no VmHWM in /proc/self/status");
+}
 ChildImport run_child_import(const std::string& self, const fs::path& tree, const fs::path& catalog,
                          unsigned jobs, uint64_t leaves) {
   std::vector<std::string> args = {self, "--child-import", tree.string(), "--child-catalog",
                                    catalog.string(), "--jobs", std::to_string(jobs),
-                                   "--child-leaves", std::to_string(leaves)};
+                                   "--child-leaves", std::to_string(leaves), "--child-report",
+                                   (catalog.string() + ".rss")};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -231,8 +244,10 @@ ChildImport run_child_import(const std::string& self, const fs::path& tree, cons
   if (wait4(pid, &status, 0, &usage) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
     throw std::runtime_error("the child import failed");
   const auto seconds = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
-  return {{seconds_since(t0), seconds(usage.ru_utime) + seconds(usage.ru_stime)},
-          static_cast<uint64_t>(usage.ru_maxrss) * 1024};
+  uint64_t peak_rss = 0;
+  std::ifstream(catalog.string() + ".rss") >> peak_rss;
+  if (peak_rss == 0) throw std::runtime_error("the child import reported no peak memory");
+  return {{seconds_since(t0), seconds(usage.ru_utime) + seconds(usage.ru_stime)}, peak_rss};
 }
 
 std::string default_ckptcat_path(const std::string& self) {
@@ -688,7 +703,7 @@ int main(int argc, char** argv) {
   Sizes z;
   bool smoke = false, keep = false;
   unsigned jobs = 0;
-  std::string tmp_dir, ckptcat_path, child_import, child_catalog;
+  std::string tmp_dir, ckptcat_path, child_import, child_catalog, child_report;
   uint64_t child_leaves = 0;
   app.add_flag("--smoke", smoke, "everything on tiny trees (seconds)");
   app.add_option("--checkpoints", z.checkpoints, "checkpoints of the ingest tree")->check(CLI::PositiveNumber);
@@ -709,12 +724,14 @@ int main(int argc, char** argv) {
   app.add_option("--child-import", child_import)->group("");  // internal: a timed import child
   app.add_option("--child-catalog", child_catalog)->group("");
   app.add_option("--child-leaves", child_leaves)->group("");
+  app.add_option("--child-report", child_report)->group("");  // where the child writes its VmHWM
   CLI11_PARSE(app, argc, argv);
 
   const std::string self = fs::read_symlink("/proc/self/exe").string();
   try {
     if (!child_import.empty()) {
       check_import(import_tree(child_import, child_catalog, jobs), child_leaves, "child import");
+      if (!child_report.empty()) std::ofstream(child_report) << own_peak_rss();
       return 0;
     }
     if (smoke) z = {20, 50, 100, 5, 500};
