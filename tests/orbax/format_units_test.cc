@@ -5,9 +5,11 @@
 
 #include <cmath>
 #include <fstream>
+#include <random>
 
 #include "ckptcat/reader.h"
 #include "json_file.h"
+#include "json_string.h"
 #include "legacy_checkpoint.h"
 #include "orbax_writer.h"
 #include "sharding_file.h"
@@ -150,6 +152,41 @@ TEST_CASE("_METADATA: key_metadata, value types, flags, strict-prefix entries") 
   CHECK_THROWS_AS(parse_tree_metadata(R"({"tree_metadata": {"x": {"key_metadata": [{"key": "a", "key_type": 3}], "value_metadata": {"value_type": "x", "skip_deserialize": false}}}})", "f"), Error);
   CHECK_THROWS_AS(parse_tree_metadata(R"({"tree_metadata": {"x": {"key_metadata": [], "value_metadata": {"value_type": "x"}}}})", "f"), Error);
   CHECK_THROWS_AS(parse_tree_metadata("dummy", "f"), Error);
+}
+
+TEST_CASE("JSON string bodies: ends found past escaped quotes, decoded as a JSON parser does") {
+  CHECK(json_string_end(R"("abc" x)", 1) == 4);
+  CHECK(json_string_end(R"("a\"b" x)", 1) == 5);        // \" escapes the quote
+  CHECK(json_string_end(R"("a\\" x)", 1) == 4);         // \\ is a backslash: the quote ends it
+  CHECK(json_string_end(R"("a\\\"b" x)", 1) == 7);    // three backslashes: escaped again
+  CHECK(json_string_end(R"("abc)", 1) == std::string_view::npos);
+  CHECK(json_string_end(R"("a\")", 1) == std::string_view::npos);
+
+  CHECK(decode_json_string(R"(a\"b\\c\/d\n\t\u00e9\ud83d\ude00)") ==
+        "a\"b\\c/d\n\t\xc3\xa9\xf0\x9f\x98\x80");
+  CHECK(decode_json_string("\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80") == "\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80");
+  for (std::string bad : {R"(\x)", R"(\u12)", R"(\ud800)", R"(\udc00)", R"(\ud800\u0041)", "a\x01", "\"",
+                          "\\", "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe6\x97", "\xff"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(decode_json_string(bad).has_value());
+  }
+
+  // Against nlohmann's reading of the same text: random strings of ASCII,
+  // escapes and multi-byte characters, dumped as JSON and read back.
+  std::mt19937 rng(7);
+  const std::vector<std::string> pieces = {"a", "\"", "\\", "/", "\n", "\x01", "\x1f", "\xc3\xa9",
+                                           "\xe6\x97\xa5", "\xf0\x9f\x98\x80", " ", "{", "}"};
+  for (int i = 0; i < 2000; ++i) {
+    std::string original;
+    for (int k = std::uniform_int_distribution<int>(0, 12)(rng); k > 0; --k)
+      original += pieces[std::uniform_int_distribution<size_t>(0, pieces.size() - 1)(rng)];
+    for (const bool ascii : {false, true}) {
+      const std::string text = nlohmann::json(original).dump(-1, ' ', ascii);
+      const size_t end = json_string_end(text, 1);
+      REQUIRE(end == text.size() - 1);
+      CHECK(decode_json_string(std::string_view(text).substr(1, end - 1)) == original);
+    }
+  }
 }
 
 TEST_CASE("base64url: Orbax's _sharding keys, both directions") {
