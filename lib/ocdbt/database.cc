@@ -2,6 +2,7 @@
 // generation (spec §4, §10) and walks its B+tree lazily (§7), resolving data
 // file paths through base and transitive paths (§5).
 #include <algorithm>
+#include <memory>
 #include <cstring>
 #include <filesystem>
 
@@ -79,6 +80,13 @@ bool is_process_folder(const std::string& name) {
 }  // namespace
 
 // One OCDBT tree: a manifest's latest generation.
+// A node with the buffers its views point into; decoded in place, never moved
+// (a short string's bytes would move with it).
+struct DecodedNode {
+  std::string raw, scratch;
+  BtreeNode node;
+};
+
 struct Source {
   fs::path dir;
   std::string dir_prefix;  // dir + "/"
@@ -87,6 +95,9 @@ struct Source {
   Generation latest;
   bool empty = true;
   NodeRef root;
+  // The root as check_root decoded it at open: walks start from it instead of
+  // reading and decoding it again (Orbax writes one big root node per item).
+  std::shared_ptr<const DecodedNode> root_node;
 };
 
 // File access and node decoding shared by the walks.
@@ -108,7 +119,7 @@ struct Database::Impl : TreeReader {
 
   Source open_source(const fs::path& dir);
   void load_manifest(Source& src);
-  void check_root(const Source& src) const;
+  void check_root(Source& src) const;
   void walk(const Source& src, std::string_view lower, std::string_view upper, bool has_upper,
             const Visitor& visit) const;
   void collect_versions(const Source& src, std::vector<Generation>& out) const;
@@ -209,11 +220,12 @@ void TreeReader::read_node(const Source& src, const NodeRef& ref, std::string& r
 
 // Reads the root and makes sure the files of its children exist, so a damaged
 // top-level database is detected at open (and the fallback can take over).
-void Database::Impl::check_root(const Source& src) const {
+void Database::Impl::check_root(Source& src) const {
   if (src.empty) return;
-  std::string raw, scratch;
-  BtreeNode node;
-  read_node(src, src.root, raw, scratch, node);
+  auto decoded = std::make_shared<DecodedNode>();
+  read_node(src, src.root, decoded->raw, decoded->scratch, decoded->node);
+  const BtreeNode& node = decoded->node;
+  src.root_node = std::move(decoded);
   if (node.height > 0)
     for (const auto& child : node.children) {
       const auto& file = node.table[child.ref.file_id];
@@ -251,8 +263,9 @@ class Walker {
   void visit_node(const NodeRef& ref, size_t depth) {
     if (depth > kMaxTreeHeight) throw Error(Error::Code::kCorruption, "B+tree deeper than 255");
     Level& L = levels_[depth];
-    db_.read_node(src_, ref, L.raw, L.scratch, L.node);
-    const BtreeNode& node = L.node;
+    const bool root_decoded = depth == 0 && src_.root_node;
+    if (!root_decoded) db_.read_node(src_, ref, L.raw, L.scratch, L.node);
+    const BtreeNode& node = root_decoded ? src_.root_node->node : L.node;
     const size_t n = node.size();
     const std::string path = src_.dir_prefix + ref.base + ref.relative;
     // The node's keys must lie within the bounds its parent gave.
@@ -267,7 +280,7 @@ class Walker {
                     path, ref.offset);
     }
     if (node.height == 0) {
-      visit_leaf(L);
+      visit_leaf(L, node);
       return;
     }
     Level& C = levels_[depth + 1];
@@ -296,8 +309,7 @@ class Walker {
     }
   }
 
-  void visit_leaf(Level& L) {
-    const BtreeNode& node = L.node;
+  void visit_leaf(Level& L, const BtreeNode& node) {
     L.file_paths.resize(node.table.size());
     for (size_t f = 0; f < node.table.size(); ++f)
       L.file_paths[f].assign(src_.dir_prefix).append(node.table[f].base_path).append(node.table[f].relative_path);

@@ -305,7 +305,9 @@ TEST_CASE("the orbax style: one root node per item, values inline, two processes
   });
   CHECK(keys > 1024);  // more than the default fanout: zarr.json and chunks of 600 leaves
   CHECK(out_of_line == 0);  // small values inline, as Orbax stores them
-  CHECK(db.stats().nodes_decoded == decoded_at_open + 1);  // the root node holds every key
+  // The root node holds every key; the walk starts from its decode at open.
+  CHECK(decoded_at_open >= 1);
+  CHECK(db.stats().nodes_decoded == decoded_at_open);
   // Every _sharding entry writes the 8-device mesh out in full.
   const std::string sharding = ckptcat::testing::read_file(item / "_sharding");
   CHECK(sharding.find(R"(\"device_mesh\": {\"mesh\": [[{\"id\": )") != std::string::npos);
