@@ -10,6 +10,8 @@
 #include "cli.h"
 #include "format.h"
 #include "json_output.h"
+#include "mounts.h"
+#include "object_store.h"
 
 namespace ckptcat::cli {
 namespace {
@@ -22,6 +24,56 @@ struct ImportArgs {
   bool prune = false;
   bool json = false;
   bool verbose = false;
+  bool no_sign_request = false;
+  std::string endpoint_url;  // for every s3:// and gs:// PATH; else from the environment
+  size_t in_flight = 64;     // HTTP requests in flight per object-store client
+};
+
+// The object stores of the URL PATHs, mounted (storage/mounts.h) while the
+// import runs.
+class ObjectMounts {
+ public:
+  explicit ObjectMounts(const ImportArgs& args) {
+    objstore::EnvLookup env = objstore::process_environment();
+    if (!args.endpoint_url.empty())
+      env = [base = env, endpoint = args.endpoint_url](const std::string& name) -> std::optional<std::string> {
+        if (name == "AWS_ENDPOINT_URL" || name == "AWS_ENDPOINT_URL_S3" || name == "STORAGE_EMULATOR_HOST")
+          return endpoint;
+        return base(name);
+      };
+    objstore::ObjectStoreOptions options;
+    options.http.max_in_flight = args.in_flight;
+    for (const auto& path : args.paths) {
+      if (!storage::is_url(path)) continue;
+      const objstore::ObjectUrl url = objstore::parse_object_url(path);
+      const bool no_sign = args.no_sign_request;
+      auto store = std::make_shared<storage::ObjectStore>(url, [url, env, no_sign, options] {
+        return std::make_unique<objstore::ObjectStoreClient>(
+            objstore::ObjectStoreClient::from_environment(url, env, no_sign, options));
+      });
+      storage::mount(store->root(), store);
+      stores_.push_back(std::move(store));
+    }
+  }
+  ~ObjectMounts() {
+    for (const auto& store : stores_) storage::unmount(store->root());
+  }
+  ObjectMounts(const ObjectMounts&) = delete;
+  ObjectMounts& operator=(const ObjectMounts&) = delete;
+
+  // One line per store: what the import cost in requests.
+  void print_requests(std::ostream& out) const {
+    for (const auto& store : stores_) {
+      const auto stats = store->stats();
+      out << store->root() << ": " << with_commas(store->lists()) << " listings, "
+          << with_commas(store->heads()) << " HEADs, " << with_commas(store->gets()) << " GETs ("
+          << with_commas(stats.attempts) << " HTTP requests, " << with_commas(stats.retries)
+          << " retries, " << with_commas(stats.body_bytes) << " bytes received)\n";
+    }
+  }
+
+ private:
+  std::vector<std::shared_ptr<storage::ObjectStore>> stores_;
 };
 
 // The progress line: redrawn in place on a terminal, at most 10 times a second.
@@ -96,6 +148,7 @@ ojson summary_json(const ImportSummary& s) {
 
 int run_import(const ImportArgs& args) {
   Catalog catalog = open_catalog(args.db, /*writable=*/true);
+  const ObjectMounts mounts(args);
   ImportOptions options;
   options.jobs = args.jobs;
   options.force = args.force;
@@ -109,6 +162,7 @@ int run_import(const ImportArgs& args) {
     if (args.verbose || p.severity == Problem::Severity::kError) std::cerr << problem_line(p) << '\n';
   if (args.verbose)
     for (const auto& d : summary.pruned_directories) std::cerr << "pruned " << d << '\n';
+  if (args.verbose) mounts.print_requests(std::cerr);
   std::cerr << summary_line(summary, args.verbose) << '\n';
   if (args.json) print_json(std::cout, summary_json(summary), /*indent=*/true);
   return summary.error_count() ? kExitProblems : kExitOk;
@@ -120,12 +174,16 @@ void add_import_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<ImportArgs>();
   CLI::App* cmd = app.add_subcommand("import", "catalog the checkpoints found under PATHs");
   cmd->footer(R"(Each PATH may be a tree of runs, a CheckpointManager root, a step folder or an
-item folder (which imports its whole checkpoint). Checkpoints whose metadata
-files are unchanged since the last import are skipped without being read.
+item folder (which imports its whole checkpoint), or an s3:// or gs:// URL of
+any of these (credentials and endpoints from the AWS / Google environment
+variables and files; see README). Checkpoints whose metadata files are
+unchanged since the last import are skipped without being read (on object
+stores, judged from listings alone).
 
 Examples:
   ckptcat import /runs
-  ckptcat import --db runs.db --jobs 8 --prune /runs/exp1 /runs/exp2)");
+  ckptcat import --db runs.db --jobs 8 --prune /runs/exp1 /runs/exp2
+  ckptcat import --no-sign-request s3://public-bucket/runs /runs/local)");
   add_db_option(*cmd, args->db);
   cmd->add_option("PATH", args->paths, "folders to scan")->required()->type_name("PATH");
   cmd->add_option("-j,--jobs", args->jobs, "reader threads (default: one per CPU)")
@@ -134,6 +192,16 @@ Examples:
   cmd->add_flag("-f,--force", args->force, "re-read and replace unchanged checkpoints too");
   cmd->add_flag("--prune", args->prune,
                 "remove catalogued checkpoints under the PATHs whose folders are gone");
+  cmd->add_flag("--no-sign-request", args->no_sign_request,
+                "read s3:// and gs:// PATHs anonymously (public buckets)");
+  cmd->add_option("--endpoint-url", args->endpoint_url,
+                  "object-store endpoint for s3:// and gs:// PATHs (default: AWS_ENDPOINT_URL_S3, "
+                  "AWS_ENDPOINT_URL, STORAGE_EMULATOR_HOST, else the store's own)")
+      ->type_name("URL");
+  cmd->add_option("--in-flight", args->in_flight,
+                  "HTTP requests in flight per reader thread on object stores (default 64)")
+      ->check(CLI::Range(size_t{1}, size_t{1024}))
+      ->type_name("N");
   cmd->add_flag("--json", args->json, "print the summary as JSON on stdout");
   cmd->add_flag("-v,--verbose", args->verbose, "also print warnings and pruned folders");
   cmd->callback([args, &action] { action = [args] { return run_import(*args); }; });
