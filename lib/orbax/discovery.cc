@@ -35,10 +35,11 @@
 // stops at options.max_depth.
 //
 // Object URLs (storage/mounts.h) are walked the same way, one delimiter
-// listing per folder (never a recursive listing); they have no links. There a
-// listed commit_success.txt marks the save committed, so _CHECKPOINT_METADATA
-// is not fetched to look for a null commit timestamp (the checkpoint reader
-// still reads it).
+// listing per folder (never a recursive listing); they have no links. There
+// _CHECKPOINT_METADATA is not fetched to look for a null commit timestamp:
+// discovery costs listings only, so an unchanged checkpoint costs no object
+// read, and the checkpoint reader, which reads that file anyway, marks such a
+// save unfinished.
 #include <algorithm>
 #include <set>
 
@@ -132,8 +133,7 @@ class Walker {
 
   void add_checkpoint(const fs::path& dir, const FolderListing& listing) {
     CheckpointLocation loc = location(dir, holds_pytree(listing));
-    const bool committed_object = storage::is_url(dir.native()) && listing.has("commit_success.txt");
-    if (listing.has("_CHECKPOINT_METADATA") && !committed_object) mark_null_commit(dir, loc);
+    if (listing.has("_CHECKPOINT_METADATA") && !storage::is_url(dir.native())) mark_null_commit(dir, loc);
     out_.checkpoints.push_back(std::move(loc));
   }
 
