@@ -1,6 +1,7 @@
 // ckptcat import: discover checkpoints under paths and catalog the changed ones.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -15,6 +16,9 @@
 
 namespace ckptcat::cli {
 namespace {
+
+// Reader threads by default when some PATH is an object URL.
+constexpr unsigned kObjectStoreReaders = 16;
 
 struct ImportArgs {
   std::string db = kDefaultCatalog;
@@ -151,6 +155,11 @@ int run_import(const ImportArgs& args) {
   const ObjectMounts mounts(args);
   ImportOptions options;
   options.jobs = args.jobs;
+  // Object-store reads wait on the network, not the CPU: more readers keep
+  // more requests in flight (each reader thread has its own HTTP client).
+  if (!options.jobs && std::any_of(args.paths.begin(), args.paths.end(),
+                                   [](const std::string& p) { return storage::is_url(p); }))
+    options.jobs = kObjectStoreReaders;
   options.force = args.force;
   options.prune = args.prune;
   ProgressLine progress;
@@ -186,7 +195,7 @@ Examples:
   ckptcat import --no-sign-request s3://public-bucket/runs /runs/local)");
   add_db_option(*cmd, args->db);
   cmd->add_option("PATH", args->paths, "folders to scan")->required()->type_name("PATH");
-  cmd->add_option("-j,--jobs", args->jobs, "reader threads (default: one per CPU)")
+  cmd->add_option("-j,--jobs", args->jobs, "reader threads (default: one per CPU, 16 when a PATH is an s3:// or gs:// URL)")
       ->check(CLI::Range(1u, 1024u))
       ->type_name("N");
   cmd->add_flag("-f,--force", args->force, "re-read and replace unchanged checkpoints too");
