@@ -1,7 +1,8 @@
 // `ckptcat import s3://...` against a real S3-compatible server (s3rver) that
 // the test starts once, with trees uploaded by boto3: the shared corpus and a
 // generated tree give the same `ckptcat export` as the same trees imported
-// from disk (item paths aside), a no-op re-import makes no object reads, and a
+// from disk (item paths aside), verify re-reads them without a finding, a
+// no-op re-import makes no object reads, and a
 // name escaping the item is refused without a request outside the prefix.
 // Cases skip with a message when node, s3rver or boto3 are absent.
 #include <doctest/doctest.h>
@@ -127,6 +128,12 @@ TEST_CASE("a generated tree imported through s3:// exports as from disk") {
   const auto exported = exports(dir.path(), tree, std::string("s3://") + kBucket + "/gen");
   CHECK(!exported.first.empty());
   CHECK(exported.first == exported.second);
+
+  // verify re-reads the store and finds it as catalogued.
+  const auto verified = run_tool({"verify", "--db", (dir.path() / "s3.db").string()});
+  INFO(verified.out, verified.err);
+  CHECK(verified.exit_code == 0);
+  CHECK(ckptcat::testing::has_line(verified.err + verified.out, "no problems"));
 }
 
 TEST_CASE("a name escaping the item is refused per leaf, nothing outside the prefix is read") {

@@ -12,7 +12,7 @@
 #include "format.h"
 #include "json_output.h"
 #include "mounts.h"
-#include "object_store.h"
+#include "object_mounts.h"
 
 namespace ckptcat::cli {
 namespace {
@@ -28,57 +28,9 @@ struct ImportArgs {
   bool prune = false;
   bool json = false;
   bool verbose = false;
-  bool no_sign_request = false;
-  std::string endpoint_url;  // for every s3:// and gs:// PATH; else from the environment
-  size_t in_flight = 64;     // HTTP requests in flight per object-store client
+  ObjectStoreArgs object_store;
 };
 
-// The object stores of the URL PATHs, mounted (storage/mounts.h) while the
-// import runs.
-class ObjectMounts {
- public:
-  explicit ObjectMounts(const ImportArgs& args) {
-    objstore::EnvLookup env = objstore::process_environment();
-    if (!args.endpoint_url.empty())
-      env = [base = env, endpoint = args.endpoint_url](const std::string& name) -> std::optional<std::string> {
-        if (name == "AWS_ENDPOINT_URL" || name == "AWS_ENDPOINT_URL_S3" || name == "STORAGE_EMULATOR_HOST")
-          return endpoint;
-        return base(name);
-      };
-    objstore::ObjectStoreOptions options;
-    options.http.max_in_flight = args.in_flight;
-    for (const auto& path : args.paths) {
-      if (!storage::is_url(path)) continue;
-      const objstore::ObjectUrl url = objstore::parse_object_url(path);
-      const bool no_sign = args.no_sign_request;
-      auto store = std::make_shared<storage::ObjectStore>(url, [url, env, no_sign, options] {
-        return std::make_unique<objstore::ObjectStoreClient>(
-            objstore::ObjectStoreClient::from_environment(url, env, no_sign, options));
-      });
-      storage::mount(store->root(), store);
-      stores_.push_back(std::move(store));
-    }
-  }
-  ~ObjectMounts() {
-    for (const auto& store : stores_) storage::unmount(store->root());
-  }
-  ObjectMounts(const ObjectMounts&) = delete;
-  ObjectMounts& operator=(const ObjectMounts&) = delete;
-
-  // One line per store: what the import cost in requests.
-  void print_requests(std::ostream& out) const {
-    for (const auto& store : stores_) {
-      const auto stats = store->stats();
-      out << store->root() << ": " << with_commas(store->lists()) << " listings, "
-          << with_commas(store->heads()) << " HEADs, " << with_commas(store->gets()) << " GETs ("
-          << with_commas(stats.attempts) << " HTTP requests, " << with_commas(stats.retries)
-          << " retries, " << with_commas(stats.body_bytes) << " bytes received)\n";
-    }
-  }
-
- private:
-  std::vector<std::shared_ptr<storage::ObjectStore>> stores_;
-};
 
 // The progress line: redrawn in place on a terminal, at most 10 times a second.
 class ProgressLine {
@@ -152,7 +104,7 @@ ojson summary_json(const ImportSummary& s) {
 
 int run_import(const ImportArgs& args) {
   Catalog catalog = open_catalog(args.db, /*writable=*/true);
-  const ObjectMounts mounts(args);
+  const ObjectMounts mounts(args.paths, args.object_store);
   ImportOptions options;
   options.jobs = args.jobs;
   // Object-store reads wait on the network, not the CPU: more readers keep
@@ -201,16 +153,7 @@ Examples:
   cmd->add_flag("-f,--force", args->force, "re-read and replace unchanged checkpoints too");
   cmd->add_flag("--prune", args->prune,
                 "remove catalogued checkpoints under the PATHs whose folders are gone");
-  cmd->add_flag("--no-sign-request", args->no_sign_request,
-                "read s3:// and gs:// PATHs anonymously (public buckets)");
-  cmd->add_option("--endpoint-url", args->endpoint_url,
-                  "object-store endpoint for s3:// and gs:// PATHs (default: AWS_ENDPOINT_URL_S3, "
-                  "AWS_ENDPOINT_URL, STORAGE_EMULATOR_HOST, else the store's own)")
-      ->type_name("URL");
-  cmd->add_option("--in-flight", args->in_flight,
-                  "HTTP requests in flight per reader thread on object stores (default 64)")
-      ->check(CLI::Range(size_t{1}, size_t{1024}))
-      ->type_name("N");
+  add_object_store_options(*cmd, args->object_store);
   cmd->add_flag("--json", args->json, "print the summary as JSON on stdout");
   cmd->add_flag("-v,--verbose", args->verbose, "also print warnings and pruned folders");
   cmd->callback([args, &action] { action = [args] { return run_import(*args); }; });
