@@ -255,9 +255,12 @@ ImportSummary Importer::run(const std::vector<fs::path>& paths) {
   if (failure) std::rethrow_exception(failure);
 
   if (options_.prune) {
-    for (const auto& base : bases)
+    for (const auto& base : bases) {
+      // Local folders only: prune_missing asks the file system what is gone.
+      if (base.starts_with("s3://") || base.starts_with("gs://")) continue;
       for (auto& directory : catalog_.prune_missing(base))
         summary.pruned_directories.push_back(std::move(directory));
+    }
     summary.pruned = summary.pruned_directories.size();
   }
 

@@ -44,6 +44,11 @@ std::string leaf_sharding_summary(const Leaf& leaf) {
 }
 
 std::string normal_path(const std::string& path) {
+  if (path.starts_with("s3://") || path.starts_with("gs://")) {  // a URL names itself
+    std::string url = path;
+    while (url.size() > 5 && url.back() == '/') url.pop_back();
+    return url;
+  }
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::path p = fs::absolute(fs::path(path), ec);

@@ -8,10 +8,21 @@
 #include "ckptcat/error.h"
 #include "ckptcat/leaf_fields.h"
 #include "ckptcat/reader.h"
+#include "mounts.h"
 #include "store_check.h"
 
 namespace ckptcat {
 namespace {
+
+// Whether an object URL's folder lists anything (its store is mounted by the
+// caller, storage/mounts.h); false when it cannot be listed.
+bool object_folder_listed(const std::string& url) {
+  try {
+    return !storage::store_for(url).list(url).empty();
+  } catch (const Error&) {
+    return false;
+  }
+}
 
 namespace fs = std::filesystem;
 using Kind = VerifyFinding::Kind;
@@ -39,7 +50,8 @@ class Run {
     ++report_.checkpoints;
     const std::string& dir = summary.directory;
     std::error_code ec;
-    if (fs::status(dir, ec).type() == fs::file_type::not_found) {
+    const bool url = dir.starts_with("s3://") || dir.starts_with("gs://");
+    if (url ? !object_folder_listed(dir) : fs::status(dir, ec).type() == fs::file_type::not_found) {
       add(Kind::kFolderMissing, Severity::kError, dir, "", "", dir, "checkpoint folder is gone");
       return;
     }
@@ -47,7 +59,9 @@ class Run {
     if (!stored) return;  // removed by another process meanwhile
     std::optional<CheckpointMetadata> disk;
     if (options_.compare) disk = reread(summary, *stored);
-    if (options_.stores)
+    // Array stores are checked on local disks only (their walks are not
+    // written against object stores yet); the re-read above covers URLs.
+    if (options_.stores && !url)
       for (const auto& item : disk ? disk->items : stored->items) check_store(dir, item);
   }
 

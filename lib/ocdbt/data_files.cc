@@ -1,22 +1,29 @@
 #include "data_files.h"
 
+#include "local_store.h"
+#include "mounts.h"
+
 
 namespace ckptcat::ocdbt {
 
-const PosixFile& DataFiles::open(const std::string& path) {
+const storage::RandomAccessFile& DataFiles::open(const std::string& path) {
   auto it = files_.find(path);
-  if (it != files_.end()) return it->second;
+  if (it != files_.end()) return *it->second;
   std::string why;
   const auto resolved = root_.resolve_absolute(path, why);
   if (!resolved)
     throw Error(Error::Code::kCorruption, storage::escape_message("data file", path, why), path);
-  PosixFile file(*resolved, path);
+  std::unique_ptr<storage::RandomAccessFile> file;
+  if (storage::is_url(resolved->native()))
+    file = storage::store_for(resolved->native()).open(resolved->native());
+  else
+    file = std::make_unique<storage::LocalFile>(PosixFile(*resolved, path));
   ++stats_.files_opened;
-  return files_.emplace(path, std::move(file)).first->second;
+  return *files_.emplace(path, std::move(file)).first->second;
 }
 
 void DataFiles::read(const std::string& path, uint64_t offset, uint64_t length, std::string& out) {
-  const PosixFile& file = open(path);
+  const storage::RandomAccessFile& file = open(path);
   if (offset > file.size() || length > file.size() - offset)
     throw Error(Error::Code::kCorruption,
                 "reference to " + std::to_string(length) + " bytes lies beyond the end of the " +
@@ -28,7 +35,7 @@ void DataFiles::read(const std::string& path, uint64_t offset, uint64_t length, 
 }
 
 std::string DataFiles::read_whole(const std::string& path, uint64_t max_bytes) {
-  const PosixFile& file = open(path);
+  const storage::RandomAccessFile& file = open(path);
   if (file.size() > max_bytes)
     throw Error(Error::Code::kCorruption,
                 "file of " + std::to_string(file.size()) + " bytes exceeds the cap of " +

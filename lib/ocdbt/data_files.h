@@ -3,6 +3,8 @@
 // is checked against the file's size before any buffer is allocated. Every
 // path is resolved inside the database's item folder first (item_path.h): a
 // data-file path or a symbolic link that leads outside is refused unopened.
+// An item under an object URL is read through its store (storage/mounts.h):
+// each read is one ranged GET.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +15,7 @@
 #include "ckptcat/ocdbt.h"
 #include "item_path.h"
 #include "posix_file.h"
+#include "store.h"
 
 namespace ckptcat::ocdbt {
 
@@ -36,11 +39,11 @@ class DataFiles {
   void require(const std::string& path) { open(path); }
 
  private:
-  const PosixFile& open(const std::string& path);
+  const storage::RandomAccessFile& open(const std::string& path);
 
   ReadStats& stats_;
   storage::LocalItemRoot root_;
-  std::unordered_map<std::string, storage::PosixFile> files_;
+  std::unordered_map<std::string, std::unique_ptr<storage::RandomAccessFile>> files_;
 };
 
 }  // namespace ckptcat::ocdbt

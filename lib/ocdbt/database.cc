@@ -12,6 +12,7 @@
 #include "format/envelope.h"
 #include "format/manifest.h"
 #include "item_path.h"
+#include "mounts.h"
 
 namespace ckptcat::ocdbt {
 namespace fs = std::filesystem;
@@ -75,6 +76,44 @@ bool is_process_folder(const std::string& name) {
   return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
   });
+}
+
+// The names of the entries of `dir`, or the objects listed directly under an
+// object URL.
+std::vector<std::string> entry_names(const fs::path& dir, std::error_code& ec) {
+  std::vector<std::string> names;
+  if (storage::is_url(dir.native())) {
+    try {
+      for (auto& file : storage::store_for(dir.native()).list(dir.native()).files)
+        names.push_back(std::move(file.name));
+    } catch (const Error&) {
+      ec = std::make_error_code(std::errc::io_error);
+    }
+    return names;
+  }
+  for (const auto& item : fs::directory_iterator(dir, ec)) names.push_back(item.path().filename().string());
+  return names;
+}
+
+// The per-process database folders of `dir`, sorted. Locally real folders
+// only: a link would be followed before anything could check that it stays
+// inside the item (Orbax never writes one there). Object stores have no links.
+std::vector<std::string> process_folders(const fs::path& dir) {
+  std::vector<std::string> names;
+  if (storage::is_url(dir.native())) {
+    try {
+      for (auto& name : storage::store_for(dir.native()).list(dir.native()).folders)
+        if (is_process_folder(name)) names.push_back(std::move(name));
+    } catch (const Error&) {
+    }
+    return names;
+  }
+  std::error_code ec;
+  for (const auto& item : fs::directory_iterator(dir, ec))
+    if (!item.is_symlink() && item.is_directory() && is_process_folder(item.path().filename().string()))
+      names.push_back(item.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 }  // namespace
@@ -142,8 +181,7 @@ void Database::Impl::load_manifest(Source& src) {
     // §4.4: the newest manifest.<16 lowercase hex> holds the version tree.
     uint64_t newest = 0;
     std::error_code ec;
-    for (const auto& item : fs::directory_iterator(src.dir, ec)) {
-      const std::string name = item.path().filename().string();
+    for (const auto& name : entry_names(src.dir, ec)) {
       if (name.size() != 9 + 16 || name.compare(0, 9, "manifest.") != 0) continue;
       if (!std::all_of(name.begin() + 9, name.end(),
                        [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }))
@@ -173,7 +211,7 @@ void Database::Impl::load_manifest(Source& src) {
 Source Database::Impl::open_source(const fs::path& dir) {
   Source src;
   src.dir = dir;
-  src.dir_prefix = fs::absolute(dir).lexically_normal().string();
+  src.dir_prefix = storage::normal_location(dir.string());
   if (src.dir_prefix.empty() || src.dir_prefix.back() != '/') src.dir_prefix += '/';
   load_manifest(src);
   const auto& table = src.manifest.table;
@@ -421,12 +459,8 @@ Database Database::open(const fs::path& dir, const OpenOptions& options) {
   } catch (const Error& e) {
     if (e.code() != Error::Code::kNotFound || !options.per_process_fallback) throw;
     std::vector<fs::path> subs;
-    std::error_code ec;
-    // Real folders only: a link would be followed before anything could check
-    // that it stays inside the item (Orbax never writes one there).
-    for (const auto& item : fs::directory_iterator(dir, ec))
-      if (!item.is_symlink() && item.is_directory() && is_process_folder(item.path().filename().string()))
-        subs.push_back(item.path());
+    for (const auto& name : process_folders(dir))
+      subs.push_back(dir / name);
     if (subs.empty()) throw;
     std::sort(subs.begin(), subs.end());
     impl->sources.clear();

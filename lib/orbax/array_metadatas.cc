@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <charconv>
 
+#include "folder_layout.h"
 #include "json_file.h"
+#include "mounts.h"
 
 namespace ckptcat::orbax {
 namespace {
@@ -54,16 +56,27 @@ ArrayMetadatas read_array_metadatas(const fs::path& item_dir, TextMemo<ArrayWrit
   ArrayMetadatas out;
   const auto dir = item_dir / "array_metadatas";
   std::error_code ec;
-  if (fs::is_symlink(fs::symlink_status(dir, ec))) {
+  std::vector<fs::path> entries;
+  if (storage::is_url(dir.native())) {
+    // Object stores have no links; the folder's files come from its listing
+    // (asked for only when the item's listing shows the folder).
+    if (!entry_exists(dir)) return out;
+    for (const auto& name : list_folder(dir, ec).files) entries.push_back(dir / name);
+    ec.clear();
+  } else if (fs::is_symlink(fs::symlink_status(dir, ec))) {
     // Its files would be listed wherever it leads (item_path.h); Orbax never links it.
     out.problems.push_back({Problem::Severity::kWarning, dir.string(),
                             "a symbolic link: not followed, array metadata not read"});
     return out;
+  } else if (!fs::is_directory(dir, ec)) {
+    return out;
+  } else {
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+      entries.push_back(it->path());
   }
-  if (!fs::is_directory(dir, ec)) return out;
   std::vector<std::pair<int64_t, fs::path>> files;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
+  for (const fs::path& entry : entries) {
+    const std::string name = entry.filename().string();
     int64_t index = -1;
     const bool numeric = name.rfind("process_", 0) == 0 && name.size() > 8 &&
                          std::all_of(name.begin() + 8, name.end(), ::isdigit);
@@ -72,11 +85,11 @@ ArrayMetadatas read_array_metadatas(const fs::path& item_dir, TextMemo<ArrayWrit
       if (r.ec != std::errc()) index = -1;
     }
     if (index < 0) {
-      out.problems.push_back({Problem::Severity::kWarning, it->path().string(),
+      out.problems.push_back({Problem::Severity::kWarning, entry.string(),
                               "not a process_<N> file; ignored"});
       continue;
     }
-    files.emplace_back(index, it->path());
+    files.emplace_back(index, entry);
   }
   if (ec) out.problems.push_back({Problem::Severity::kError, dir.string(), ec.message()});
   std::sort(files.begin(), files.end());

@@ -9,7 +9,9 @@
 
 #include "ckptcat/ocdbt.h"
 #include "item_path.h"
+#include "folder_layout.h"
 #include "json_file.h"
+#include "mounts.h"
 #include "zarr.h"
 
 namespace ckptcat::orbax {
@@ -186,6 +188,10 @@ class FileStore final : public ArrayStoreReader {
   StoredSize stored_size(const std::string& param) override {
     StoredSize size;
     const fs::path dir = inside(param);
+    if (storage::is_url(dir.native())) {
+      add_listed_chunks(dir, "", 0, size);
+      return size;
+    }
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) return size;
     // zarr v3 and "/"-separated v2 chunks nest; bound the walk depth. Links
@@ -212,6 +218,21 @@ class FileStore final : public ArrayStoreReader {
   }
 
  private:
+  // The chunks under `dir` / `rel` of an object store, one delimiter listing
+  // per folder level, as deep as the local walk goes.
+  void add_listed_chunks(const fs::path& dir, const std::string& rel, int depth, StoredSize& size) const {
+    const std::string folder = rel.empty() ? dir.string() : (dir / rel).string();
+    const storage::Listing listing = storage::store_for(folder).list(folder);
+    for (const auto& file : listing.files) {
+      if (!chunk_key(rel.empty() ? file.name : rel + "/" + file.name, zarr3_)) continue;
+      ++size.chunk_count;
+      size.bytes += file.size;
+    }
+    if (depth >= 32) return;
+    for (const auto& sub : listing.folders)
+      add_listed_chunks(dir, rel.empty() ? sub : rel + "/" + sub, depth + 1, size);
+  }
+
   // `relative` resolved inside the item; throws naming it when it leads outside.
   fs::path inside(const std::string& relative) const {
     std::string why;
@@ -225,10 +246,12 @@ class FileStore final : public ArrayStoreReader {
 };
 
 bool has_ocdbt_files(const fs::path& item_dir) {
-  std::error_code ec;
   if (entry_exists(item_dir / "manifest.ocdbt")) return true;
-  for (fs::directory_iterator it(item_dir, ec), end; !ec && it != end; it.increment(ec))
-    if (it->path().filename().string().rfind("ocdbt.process_", 0) == 0) return true;
+  std::error_code ec;
+  const FolderListing listing = list_folder(item_dir, ec);
+  for (const auto* names : {&listing.folders, &listing.files})
+    for (const auto& name : *names)
+      if (name.rfind("ocdbt.process_", 0) == 0) return true;
   return false;
 }
 

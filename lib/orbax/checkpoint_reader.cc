@@ -15,6 +15,7 @@
 #include "file_stat.h"
 #include "folder_layout.h"
 #include "json_file.h"
+#include "mounts.h"
 #include "parse_cache.h"
 #include "step_metadata.h"
 #include "step_name.h"
@@ -57,7 +58,7 @@ CheckpointMetadata Reader::read_checkpoint(const CheckpointLocation& location) {
 void Reader::read_checkpoint(const CheckpointLocation& location, CheckpointMetadata& m) {
   std::vector<ItemMetadata> spare = std::move(m.items);
   m = CheckpointMetadata{};
-  const fs::path dir = fs::absolute(location.directory).lexically_normal();
+  const fs::path dir = storage::normal_location(location.directory.string());
   m.directory = dir.string();
   m.root = location.root.string();
   m.step_name = location.step_name.empty() ? dir.filename().string() : location.step_name;
@@ -122,8 +123,7 @@ RootMetadata read_root_metadata(const fs::path& root) {
   RootMetadata out;
   for (const bool legacy : {false, true}) {
     const fs::path file = root / "metadata" / (legacy ? "metadata" : "_ROOT_METADATA");
-    std::error_code ec;
-    if (!fs::is_regular_file(file, ec)) continue;
+    if (!regular_file_exists(file)) continue;
     try {
       out = parse_root_metadata(read_file_bounded(file), file.string(), legacy);
     } catch (const Error& e) {

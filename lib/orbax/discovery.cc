@@ -33,6 +33,13 @@
 // target lies inside the scanned folder (or options allow), each real folder
 // is visited once (links to an ancestor are reported as loops), and the walk
 // stops at options.max_depth.
+//
+// Object URLs (storage/mounts.h) are walked the same way, one delimiter
+// listing per folder (never a recursive listing); they have no links. There
+// _CHECKPOINT_METADATA is not fetched to look for a null commit timestamp:
+// discovery costs listings only, so an unchanged checkpoint costs no object
+// read, and the checkpoint reader, which reads that file anyway, marks such a
+// save unfinished.
 #include <algorithm>
 #include <set>
 
@@ -40,6 +47,7 @@
 #include "file_stat.h"
 #include "folder_layout.h"
 #include "json_file.h"
+#include "mounts.h"
 #include "step_metadata.h"
 #include "step_name.h"
 
@@ -52,9 +60,7 @@ namespace fs = std::filesystem;
 constexpr uint64_t kMaxStepMetadataBytes = 1 << 20;
 
 bool is_root_metadata_folder(const fs::path& dir) {
-  std::error_code ec;
-  return fs::is_regular_file(dir / "_ROOT_METADATA", ec) ||
-         fs::is_regular_file(dir / "metadata", ec);
+  return regular_file_exists(dir / "_ROOT_METADATA") || regular_file_exists(dir / "metadata");
 }
 
 bool within(const fs::path& path, const fs::path& base) {
@@ -68,8 +74,9 @@ class Walker {
       : base_(std::move(base)), options_(options), out_(out) {}
 
   void walk(const fs::path& dir, int depth) {
-    const FileStat st = stat_path(dir);
-    if (!visited_.insert({st.device, st.inode}).second) {
+    const bool url = storage::is_url(dir.native());  // no links, so no loops
+    const FileStat st = url ? FileStat{} : stat_path(dir);
+    if (!url && !visited_.insert({st.device, st.inode}).second) {
       out_.problems.push_back({Problem::Severity::kWarning, dir.string(),
                                "folder already visited (symbolic link loop or duplicate link)"});
       return;
@@ -126,7 +133,7 @@ class Walker {
 
   void add_checkpoint(const fs::path& dir, const FolderListing& listing) {
     CheckpointLocation loc = location(dir, holds_pytree(listing));
-    if (listing.has("_CHECKPOINT_METADATA")) mark_null_commit(dir, loc);
+    if (listing.has("_CHECKPOINT_METADATA") && !storage::is_url(dir.native())) mark_null_commit(dir, loc);
     out_.checkpoints.push_back(std::move(loc));
   }
 
@@ -194,10 +201,14 @@ bool location_less(const CheckpointLocation& a, const CheckpointLocation& b) {
   return a.step_name < b.step_name;
 }
 
+Discovery discover_from(const fs::path& start, const fs::path& base, const DiscoveryOptions& options);
+Discovery discover_objects(const fs::path& start, const DiscoveryOptions& options);
+
 }  // namespace
 
 Discovery discover(const fs::path& path, const DiscoveryOptions& options) {
   std::error_code ec;
+  if (storage::is_url(path.native())) return discover_objects(storage::normal_location(path.string()), options);
   fs::path start = fs::absolute(path, ec).lexically_normal();
   if (!start.has_filename() && start.has_parent_path()) start = start.parent_path();
   const auto status = ec ? fs::file_status() : fs::status(start, ec);
@@ -208,8 +219,21 @@ Discovery discover(const fs::path& path, const DiscoveryOptions& options) {
   const fs::path canonical = fs::canonical(start, ec);
   if (ec) throw Error(Error::Code::kIO, "cannot resolve: " + ec.message(), path.string());
 
+  return discover_from(start, canonical, options);
+}
+
+namespace {
+
+// An object URL: a prefix that lists nothing does not exist.
+Discovery discover_objects(const fs::path& start, const DiscoveryOptions& options) {
+  if (storage::store_for(start.native()).list(start.native()).empty())
+    throw Error(Error::Code::kNotFound, "no objects under this prefix", start.string());
+  return discover_from(start, start, options);
+}
+
+Discovery discover_from(const fs::path& start, const fs::path& base, const DiscoveryOptions& options) {
   Discovery out;
-  Walker walker(canonical, options, out);
+  Walker walker(base, options, out);
 
   // An item folder of a composite checkpoint: report its step, limited to it.
   const fs::path parent = start.parent_path();
@@ -229,11 +253,13 @@ Discovery discover(const fs::path& path, const DiscoveryOptions& options) {
   for (const auto& c : out.checkpoints)
     if (!c.root.empty()) roots.insert(c.root);
   for (const auto& r : roots) {
-    const bool meta = fs::is_regular_file(r / "metadata" / "_ROOT_METADATA", ec) ||
-                      fs::is_regular_file(r / "metadata" / "metadata", ec);
+    const bool meta = regular_file_exists(r / "metadata" / "_ROOT_METADATA") ||
+                      regular_file_exists(r / "metadata" / "metadata");
     out.roots.push_back({r, meta});
   }
   return out;
 }
+
+}  // namespace
 
 }  // namespace ckptcat::orbax

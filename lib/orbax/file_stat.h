@@ -1,5 +1,7 @@
 // stat(2) with nanosecond mtimes, without exceptions: what discovery,
-// fingerprints and step folders need from the file system.
+// fingerprints and step folders need from the file system. For an object URL:
+// an object, or a folder when its prefix lists something (no device, inode,
+// folder mtime).
 #pragma once
 
 #include <cstdint>

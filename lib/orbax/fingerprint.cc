@@ -9,11 +9,19 @@
 // msgpack `checkpoint`, JSON item files), every file of array_metadatas/ and
 // every ocdbt.process_*/manifest.ocdbt. Chunk data is not looked at: OCDBT
 // writes a new manifest whenever its content changes.
+//
+// Under an object URL (storage/mounts.h) the same entries are hashed with
+// their ETags instead of mtimes, and folders by the names of their
+// sub-folders (prefixes have no mtime). Sizes and ETags come from the
+// listings the store keeps, so a fingerprint costs listings (and a HEAD per
+// ocdbt.process_*/manifest.ocdbt), never an object read.
 #include <cstdio>
 
 #include "ckptcat/reader.h"
 #include "file_stat.h"
+#include "ckptcat/error.h"
 #include "folder_layout.h"
+#include "mounts.h"
 
 namespace ckptcat::orbax {
 namespace {
@@ -36,7 +44,21 @@ class Fnv1a {
   uint64_t hash_ = 0xcbf29ce484222325ull;
 };
 
+void add_object(Fnv1a& h, const fs::path& base, const fs::path& path) {
+  h.add(path.lexically_relative(base).generic_string());
+  h.add(std::string_view("\0", 1));
+  std::optional<storage::Entry> entry;
+  try {
+    entry = storage::store_for(path.native()).stat(path.native());
+  } catch (const Error&) {
+  }
+  h.add(entry ? entry->size : ~uint64_t{0});
+  h.add(entry ? std::string_view(entry->etag) : std::string_view());
+  h.add(std::string_view("\0", 1));
+}
+
 void add_entry(Fnv1a& h, const fs::path& base, const fs::path& path) {
+  if (storage::is_url(path.native())) return add_object(h, base, path);
   const FileStat st = stat_path(path);
   h.add(path.lexically_relative(base).generic_string());
   h.add(std::string_view("\0", 1));
@@ -45,7 +67,16 @@ void add_entry(Fnv1a& h, const fs::path& base, const fs::path& path) {
 }
 
 void add_folder(Fnv1a& h, const fs::path& base, const fs::path& dir, const FolderListing& listing) {
-  add_entry(h, base, dir);
+  if (storage::is_url(dir.native())) {
+    h.add(dir.lexically_relative(base).generic_string());
+    for (const auto& sub : listing.folders) {
+      h.add(std::string_view("/", 1));
+      h.add(sub);
+    }
+    h.add(std::string_view("\0", 1));
+  } else {
+    add_entry(h, base, dir);
+  }
   for (const auto& f : listing.files) add_entry(h, base, dir / f);
   std::error_code ec;
   if (listing.has_folder("array_metadatas")) {

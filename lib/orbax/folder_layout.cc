@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "ckptcat/error.h"
+#include "mounts.h"
+
 namespace ckptcat::orbax {
 
 namespace fs = std::filesystem;
@@ -15,6 +18,16 @@ bool FolderListing::has_folder(const std::string& folder) const {
 
 FolderListing list_folder(const fs::path& dir, std::error_code& ec) {
   FolderListing out;
+  if (storage::is_url(dir.native())) {
+    try {
+      storage::Listing listing = storage::store_for(dir.native()).list(dir.native());
+      for (auto& f : listing.files) out.files.push_back(std::move(f.name));
+      out.folders = std::move(listing.folders);
+    } catch (const Error&) {
+      ec = std::make_error_code(std::errc::io_error);
+    }
+    return out;
+  }
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     // The entry's type comes with the listing: asking costs a system call
     // only for a symbolic link, which is followed.

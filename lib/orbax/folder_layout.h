@@ -15,7 +15,8 @@ struct FolderListing {
   bool has_folder(const std::string& folder) const;
 };
 
-// Lists `dir` (one level). Unreadable entries are skipped.
+// Lists `dir` (one level). Unreadable entries are skipped. An object URL is
+// listed by its store (storage/mounts.h) with the delimiter.
 FolderListing list_folder(const std::filesystem::path& dir, std::error_code& ec);
 
 // Pytree files of an item (orbax-format.md §1.1): _METADATA, _sharding,

@@ -22,6 +22,8 @@
 #include "item_path.h"
 #include "json_file.h"
 #include "legacy_checkpoint.h"
+#include "folder_layout.h"
+#include "mounts.h"
 #include "parse_cache.h"
 #include "sharding_file.h"
 #include "strings_file.h"
@@ -50,8 +52,10 @@ bool has_pytree_files(const fs::path& dir) {
                            "_strings.json"})
     if (path_exists(dir / name)) return true;
   std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    if (it->path().filename().string().rfind("ocdbt.process_", 0) == 0) return true;
+  const FolderListing listing = list_folder(dir, ec);
+  for (const auto* names : {&listing.folders, &listing.files})
+    for (const auto& name : *names)
+      if (name.rfind("ocdbt.process_", 0) == 0) return true;
   return false;
 }
 
@@ -422,9 +426,7 @@ void Reader::read_item(const fs::path& item_dir, const std::string& name,
   into = ItemMetadata{};
   ItemMetadata& item = into;
   item.name = name;
-  item.directory = fs::absolute(item_dir).lexically_normal().string();
-  if (!item.directory.empty() && item.directory.back() == '/' && item.directory.size() > 1)
-    item.directory.pop_back();
+  item.directory = storage::normal_location(item_dir.string());
   item.handler = handler;
   const fs::path dir(item.directory);
 

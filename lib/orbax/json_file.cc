@@ -2,6 +2,8 @@
 #include "json_file.h"
 
 #include "item_path.h"
+#include "local_store.h"
+#include "mounts.h"
 #include "posix_file.h"
 
 #include <algorithm>
@@ -234,12 +236,53 @@ class DomBuilder {
 
 }  // namespace
 
+namespace {
+
+// Whether the folder listing of an object URL's parent names it (as a file,
+// or as a folder too when `folders`). The listing is kept by the store, so
+// asking about each file of one folder costs one request.
+bool listed(const fs::path& url, bool folders) {
+  try {
+    const storage::Listing listing = storage::store_for(url.native()).list(url.parent_path().native());
+    const std::string name = url.filename().string();
+    if (std::binary_search(listing.folders.begin(), listing.folders.end(), name)) return folders;
+    return std::any_of(listing.files.begin(), listing.files.end(),
+                       [&](const storage::Entry& e) { return e.name == name; });
+  } catch (const Error&) {
+    return false;  // reading it then reports why
+  }
+}
+
+void check_size(uint64_t size, uint64_t max_bytes, const fs::path& file) {
+  if (size > max_bytes)
+    throw Error(Error::Code::kInvalid,
+                "file is " + std::to_string(size) + " bytes, over the " + std::to_string(max_bytes) +
+                    "-byte limit for metadata files",
+                file.string());
+}
+
+}  // namespace
+
+bool entry_or_object_exists(const fs::path& path) {
+  if (storage::is_url(path.native())) return listed(path, true);
+  std::error_code ec;
+  return fs::exists(path, ec);
+}
+
+bool regular_file_exists(const fs::path& path) {
+  if (storage::is_url(path.native())) return listed(path, false);
+  std::error_code ec;
+  return fs::is_regular_file(path, ec);
+}
+
 bool entry_exists(const fs::path& path) {
+  if (storage::is_url(path.native())) return listed(path, true);
   std::error_code ec;
   return fs::exists(fs::symlink_status(path, ec));
 }
 
 bool file_entry_exists(const fs::path& path) {
+  if (storage::is_url(path.native())) return listed(path, false);
   std::error_code ec;
   const auto type = fs::symlink_status(path, ec).type();
   return !ec && type != fs::file_type::not_found && type != fs::file_type::directory;
@@ -267,15 +310,23 @@ storage::PosixFile open_metadata_file(const fs::path& file, uint64_t max_bytes) 
     opened.emplace(*target, file.string());
   }
   storage::PosixFile& open_file = *opened;
-  if (open_file.size() > max_bytes)
-    throw Error(Error::Code::kInvalid,
-                "file is " + std::to_string(open_file.size()) + " bytes, over the " +
-                    std::to_string(max_bytes) + "-byte limit for metadata files",
-                file.string());
+  check_size(open_file.size(), max_bytes, file);
   return std::move(open_file);
 }
 
+std::unique_ptr<storage::RandomAccessFile> open_checkpoint_file(const fs::path& file, uint64_t max_bytes) {
+  if (!storage::is_url(file.native()))
+    return std::make_unique<storage::LocalFile>(open_metadata_file(file, max_bytes));
+  auto opened = storage::store_for(file.native()).open(file.native());
+  check_size(opened->size(), max_bytes, file);
+  return opened;
+}
+
 void read_file_bounded(const fs::path& file, std::string& out, uint64_t max_bytes) {
+  if (storage::is_url(file.native())) {
+    storage::store_for(file.native()).read_bounded(file.native(), out, max_bytes);
+    return;
+  }
   storage::PosixFile open_file = open_metadata_file(file, max_bytes);
   out.resize(open_file.size());
   open_file.read_next(out.data(), open_file.size());
@@ -283,6 +334,13 @@ void read_file_bounded(const fs::path& file, std::string& out, uint64_t max_byte
 
 bool read_file_unless_equal(const fs::path& file, std::string_view expected, std::string& out,
                             uint64_t max_bytes) {
+  if (storage::is_url(file.native())) {  // an object is fetched whole anyway
+    std::string text;
+    read_file_bounded(file, text, max_bytes);
+    if (text == expected) return true;
+    out = std::move(text);
+    return false;
+  }
   storage::PosixFile open_file = open_metadata_file(file, max_bytes);
   const uint64_t size = open_file.size();
   uint64_t same = 0;  // leading bytes known equal to `expected`

@@ -15,6 +15,7 @@
 
 #include "ckptcat/error.h"
 #include "posix_file.h"
+#include "store.h"
 
 namespace ckptcat::orbax {
 
@@ -23,6 +24,10 @@ inline constexpr uint64_t kMaxJsonFileBytes = 256ull << 20;
 // Deepest JSON nesting accepted (Orbax's own files nest at most ~6 levels;
 // user metadata gets generous room).
 inline constexpr int kMaxJsonDepth = 512;
+
+// Every function below takes local paths and object URLs alike: a URL is
+// served by the store mounted for it (storage/mounts.h), from its kept
+// listings where they answer.
 
 // Whether `path` names an entry of its folder: an existing file or folder, or
 // a symbolic link even when its target is missing (reading it then reports the
@@ -39,6 +44,13 @@ bool file_entry_exists(const std::filesystem::path& path);
 // `max_bytes`, not a regular file, or a link leading out of its folder, kIO
 // when the system refuses.
 storage::PosixFile open_metadata_file(const std::filesystem::path& file, uint64_t max_bytes);
+// The same for a local file or an object: reads at offsets.
+std::unique_ptr<storage::RandomAccessFile> open_checkpoint_file(const std::filesystem::path& file,
+                                                                uint64_t max_bytes);
+// Whether `path` exists (links followed), or an object URL is listed.
+bool entry_or_object_exists(const std::filesystem::path& path);
+// Whether `path` is a regular file (links followed) or an object.
+bool regular_file_exists(const std::filesystem::path& path);
 
 // Reads a whole regular file of at most `max_bytes`. Throws Error kNotFound when
 // it does not exist, kInvalid when it is too large or not a regular file, kIO

@@ -11,7 +11,7 @@
 namespace ckptcat::orbax {
 
 MsgpackReader::MsgpackReader(const std::string& file)
-    : file_(file), in_(open_metadata_file(file, UINT64_MAX)), size_(in_.size()) {}
+    : file_(file), in_(open_checkpoint_file(file, UINT64_MAX)), size_(in_->size()) {}
 
 void MsgpackReader::fail(const std::string& message) const {
   throw Error(Error::Code::kCorruption, "msgpack: " + message, file_, offset_);
@@ -29,12 +29,12 @@ void MsgpackReader::read_exact(void* out, uint64_t n) {
   char* to = static_cast<char*>(out);
   const bool buffered = offset_ >= buffer_start_ && n <= buffer_start_ + buffer_.size() - offset_;
   if (!buffered && n >= kBufferBytes) {
-    in_.read_at(offset_, to, n);  // a large payload: straight into place
+    in_->read_at(offset_, to, n);  // a large payload: straight into place
   } else {
     if (!buffered) {
       buffer_start_ = offset_;
       buffer_.resize(std::min<uint64_t>(kBufferBytes, size_ - offset_));
-      in_.read_at(offset_, buffer_.data(), buffer_.size());
+      in_->read_at(offset_, buffer_.data(), buffer_.size());
     }
     std::memcpy(to, buffer_.data() + (offset_ - buffer_start_), n);
   }

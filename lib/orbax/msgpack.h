@@ -8,7 +8,7 @@
 #include <string>
 
 #include "ckptcat/error.h"
-#include "posix_file.h"
+#include "store.h"
 
 namespace ckptcat::orbax {
 
@@ -53,7 +53,7 @@ class MsgpackReader {
   void require(uint64_t n) const;
 
   std::string file_;
-  storage::PosixFile in_;
+  std::unique_ptr<storage::RandomAccessFile> in_;
   uint64_t size_ = 0;
   uint64_t offset_ = 0;
   // Bytes [buffer_start_, buffer_start_ + buffer_.size()) of the file: headers

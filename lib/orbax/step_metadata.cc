@@ -90,8 +90,7 @@ StepMetadata parse_step_metadata(std::string_view text, const std::string& file)
 
 StepMetadata read_step_metadata(const std::filesystem::path& dir, std::vector<Problem>& problems) {
   const auto file = dir / "_CHECKPOINT_METADATA";
-  std::error_code ec;
-  if (!std::filesystem::exists(file, ec)) return {};
+  if (!entry_or_object_exists(file)) return {};
   try {
     return parse_step_metadata(read_file_bounded(file), file.string());
   } catch (const Error& e) {

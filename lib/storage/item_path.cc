@@ -1,6 +1,8 @@
 // Item paths (item_path.h).
 #include "item_path.h"
 
+#include "mounts.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,8 +72,14 @@ std::string escape_message(std::string_view what, std::string_view name, std::st
   return std::string(what) + " \"" + printable + "\" escapes the item folder (" + std::string(why) + ")";
 }
 
-LocalItemRoot::LocalItemRoot(const fs::path& item_dir)
-    : given_(lexically_absolute(item_dir)), given_prefix_(given_.string() + "/") {
+LocalItemRoot::LocalItemRoot(const fs::path& item_dir) {
+  if (is_url(item_dir.native())) {  // no links: names are checked, nothing resolved
+    given_ = item_dir;
+    real_.clear();
+    return;
+  }
+  given_ = lexically_absolute(item_dir);
+  given_prefix_ = given_.string() + "/";
   if (given_prefix_ == "//") given_prefix_ = "/";
   std::error_code ec;
   const fs::path real = fs::canonical(given_, ec);
@@ -83,6 +91,7 @@ std::optional<fs::path> LocalItemRoot::resolve(std::string_view relative, std::s
     why = *problem;
     return std::nullopt;
   }
+  if (real_.empty()) return relative.empty() ? given_ : given_ / relative;  // an object-store prefix
   // `current` is always real_ followed by components that exist as real
   // folders (no links), so a ".." from a link target is undone lexically.
   std::vector<std::string> pending;

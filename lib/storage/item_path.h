@@ -30,7 +30,8 @@ std::optional<std::string> relative_name_problem(std::string_view name);
 // "escapes the item folder", and why.
 std::string escape_message(std::string_view what, std::string_view name, std::string_view why);
 
-// A local item folder, resolved once. Paths under it are resolved inside it:
+// A local item folder, resolved once; or an item under an object-store URL
+// (mounts.h), where there are no links: names are checked, then joined. Paths under it are resolved inside it:
 // a symbolic link met on the way is followed only while its target stays inside
 // the item (relative or absolute, through further links, at most 40 of them),
 // and nothing outside the item is looked at to decide. Not thread-safe to share

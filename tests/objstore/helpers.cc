@@ -157,12 +157,15 @@ S3rver::~S3rver() {
   }
 }
 
-void S3rver::upload(const fs::path& folder, const std::string& bucket, const std::string& prefix) const {
+void S3rver::upload(const fs::path& folder, const std::string& bucket, const std::string& prefix,
+                    bool folder_markers) const {
   std::string why;
   const auto python = python_with_boto3(&why);
   if (!python) throw std::runtime_error(why);
-  const auto result = run_process({*python, (s3_dir() / "upload.py").string(), endpoint(), bucket,
-                                   folder.string(), prefix});
+  std::vector<std::string> argv = {*python, (s3_dir() / "upload.py").string(), endpoint(), bucket,
+                                   folder.string(), prefix};
+  if (folder_markers) argv.push_back("--folder-markers");
+  const auto result = run_process(argv);
   if (result.status != 0) throw std::runtime_error("upload.py failed with status " + std::to_string(result.status));
 }
 

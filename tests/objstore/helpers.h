@@ -47,9 +47,12 @@ class S3rver {
 
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
-  // Uploads every file under `folder` as `prefix` + relative path with boto3.
+  // Uploads every file under `folder` as `prefix` + relative path with boto3;
+  // with `folder_markers` also an empty "<folder>/" object per folder, which
+  // s3rver's delimiter listings need to show folders holding only folders
+  // (tests/s3/upload.py).
   void upload(const std::filesystem::path& folder, const std::string& bucket,
-              const std::string& prefix) const;
+              const std::string& prefix, bool folder_markers = false) const;
 
  private:
   TempDir data_dir_;  // the server's data and log

@@ -1,6 +1,7 @@
 // ckptcat import: discover checkpoints under paths and catalog the changed ones.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -10,9 +11,14 @@
 #include "cli.h"
 #include "format.h"
 #include "json_output.h"
+#include "mounts.h"
+#include "object_mounts.h"
 
 namespace ckptcat::cli {
 namespace {
+
+// Reader threads by default when some PATH is an object URL.
+constexpr unsigned kObjectStoreReaders = 16;
 
 struct ImportArgs {
   std::string db = kDefaultCatalog;
@@ -22,7 +28,9 @@ struct ImportArgs {
   bool prune = false;
   bool json = false;
   bool verbose = false;
+  ObjectStoreArgs object_store;
 };
+
 
 // The progress line: redrawn in place on a terminal, at most 10 times a second.
 class ProgressLine {
@@ -96,8 +104,14 @@ ojson summary_json(const ImportSummary& s) {
 
 int run_import(const ImportArgs& args) {
   Catalog catalog = open_catalog(args.db, /*writable=*/true);
+  const ObjectMounts mounts(args.paths, args.object_store);
   ImportOptions options;
   options.jobs = args.jobs;
+  // Object-store reads wait on the network, not the CPU: more readers keep
+  // more requests in flight (each reader thread has its own HTTP client).
+  if (!options.jobs && std::any_of(args.paths.begin(), args.paths.end(),
+                                   [](const std::string& p) { return storage::is_url(p); }))
+    options.jobs = kObjectStoreReaders;
   options.force = args.force;
   options.prune = args.prune;
   ProgressLine progress;
@@ -109,6 +123,7 @@ int run_import(const ImportArgs& args) {
     if (args.verbose || p.severity == Problem::Severity::kError) std::cerr << problem_line(p) << '\n';
   if (args.verbose)
     for (const auto& d : summary.pruned_directories) std::cerr << "pruned " << d << '\n';
+  if (args.verbose) mounts.print_requests(std::cerr);
   std::cerr << summary_line(summary, args.verbose) << '\n';
   if (args.json) print_json(std::cout, summary_json(summary), /*indent=*/true);
   return summary.error_count() ? kExitProblems : kExitOk;
@@ -120,20 +135,25 @@ void add_import_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<ImportArgs>();
   CLI::App* cmd = app.add_subcommand("import", "catalog the checkpoints found under PATHs");
   cmd->footer(R"(Each PATH may be a tree of runs, a CheckpointManager root, a step folder or an
-item folder (which imports its whole checkpoint). Checkpoints whose metadata
-files are unchanged since the last import are skipped without being read.
+item folder (which imports its whole checkpoint), or an s3:// or gs:// URL of
+any of these (credentials and endpoints from the AWS / Google environment
+variables and files; see README). Checkpoints whose metadata files are
+unchanged since the last import are skipped without being read (on object
+stores, judged from listings alone).
 
 Examples:
   ckptcat import /runs
-  ckptcat import --db runs.db --jobs 8 --prune /runs/exp1 /runs/exp2)");
+  ckptcat import --db runs.db --jobs 8 --prune /runs/exp1 /runs/exp2
+  ckptcat import --no-sign-request s3://public-bucket/runs /runs/local)");
   add_db_option(*cmd, args->db);
   cmd->add_option("PATH", args->paths, "folders to scan")->required()->type_name("PATH");
-  cmd->add_option("-j,--jobs", args->jobs, "reader threads (default: one per CPU)")
+  cmd->add_option("-j,--jobs", args->jobs, "reader threads (default: one per CPU, 16 when a PATH is an s3:// or gs:// URL)")
       ->check(CLI::Range(1u, 1024u))
       ->type_name("N");
   cmd->add_flag("-f,--force", args->force, "re-read and replace unchanged checkpoints too");
   cmd->add_flag("--prune", args->prune,
                 "remove catalogued checkpoints under the PATHs whose folders are gone");
+  add_object_store_options(*cmd, args->object_store);
   cmd->add_flag("--json", args->json, "print the summary as JSON on stdout");
   cmd->add_flag("-v,--verbose", args->verbose, "also print warnings and pruned folders");
   cmd->callback([args, &action] { action = [args] { return run_import(*args); }; });

@@ -1,12 +1,15 @@
 // ckptcat verify: re-read checkpoints and check their stores against the catalog.
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include "catalog_access.h"
 #include "ckptcat/verifier.h"
 #include "cli.h"
 #include "format.h"
 #include "json_output.h"
+#include "mounts.h"
+#include "object_mounts.h"
 
 namespace ckptcat::cli {
 namespace {
@@ -15,7 +18,20 @@ struct VerifyArgs {
   std::string db = kDefaultCatalog;
   std::string path;  // "" = the whole catalog
   bool json = false;
+  ObjectStoreArgs object_store;
 };
+
+// The buckets of the catalogued checkpoints under object URLs (their
+// directories come from the catalog, each read only inside itself).
+std::vector<std::string> object_buckets(const Catalog& catalog) {
+  std::set<std::string> buckets;
+  for (const auto& c : catalog.list_checkpoints())
+    if (storage::is_url(c.directory)) {
+      const auto url = objstore::parse_object_url(c.directory);
+      buckets.insert(objstore::with_key(url, "").to_string());
+    }
+  return {buckets.begin(), buckets.end()};
+}
 
 const char* severity_name(Problem::Severity s) {
   return s == Problem::Severity::kError ? "error" : "warning";
@@ -29,6 +45,7 @@ std::string finding_line(const VerifyFinding& f) {
 
 int run_verify(const VerifyArgs& args) {
   const Catalog catalog = open_catalog(args.db, /*writable=*/false);
+  const ObjectMounts mounts(object_buckets(catalog), args.object_store);
   const VerifyReport report = Verifier(catalog).run(
       args.path.empty() ? std::nullopt : std::optional<std::string>(args.path));
   const uint64_t errors = report.error_count(), warnings = report.warning_count();
@@ -73,7 +90,9 @@ added, removed or changed, folders gone, checkpoints not imported), walks
 every OCDBT node (checksums), looks for missing data files and values past
 the end of their file, and matches zarr chunk keys with zarr metadata.
 One finding per line on stdout: FILE: SEVERITY: KIND: MESSAGE.
-Exits 1 when an error is found (warnings alone exit 0).
+Exits 1 when an error is found (warnings alone exit 0). Checkpoints under
+s3:// or gs:// URLs are re-read from their store and compared; their array
+stores are not checked yet.
 
 Examples:
   ckptcat verify
@@ -81,6 +100,7 @@ Examples:
   add_db_option(*cmd, args->db);
   cmd->add_option("PATH", args->path, "only checkpoints at or below this folder");
   cmd->add_flag("--json", args->json, "print JSON");
+  add_object_store_options(*cmd, args->object_store);
   cmd->callback([args, &action] { action = [args] { return run_verify(*args); }; });
 }
 

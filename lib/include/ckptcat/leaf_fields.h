@@ -21,7 +21,8 @@ std::optional<Shape> leaf_write_shape(const Leaf& leaf);
 std::string leaf_sharding_summary(const Leaf& leaf);
 
 // Normalizes a path the way discovery reports folders: absolute (against the
-// current folder), lexically normal, without a trailing separator.
+// current folder), lexically normal, without a trailing separator. An s3:// or
+// gs:// URL is kept as given, without a trailing "/".
 std::string normal_path(const std::string& path);
 // Whether `path` is `base` or lies below it, comparing whole path components
 // ("/a/bc" is not under "/a/b"). Both must be normal_path()s.
