@@ -3,12 +3,14 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <mutex>
 
 #include "ckptcat/error.h"
 #include "ckptcat/importer.h"
+#include "ckptcat/verifier.h"
 #include "orbax_writer.h"
 #include "shared_data.h"
 
@@ -186,4 +188,37 @@ TEST_CASE("many checkpoints through a small queue") {
   CHECK(s.inserted == 40);
   CHECK(s.leaves == 80);
   CHECK(calls == 41);
+}
+
+TEST_CASE("verify: a changed checkpoint is reported only when asked to compare") {
+  TempDir tmp;
+  write_run(tmp.path() / "run", 1);
+  Catalog catalog(":memory:");
+  REQUIRE(Importer(catalog).run({tmp.path()}).error_count() == 0);
+  // One more leaf on disk than in the catalog.
+  CheckpointSpec grown = small_step();
+  grown.items[0].leaves.push_back(LeafSpec::array({"b"}, "float32", {4}));
+  fs::remove_all(tmp.path() / "run" / "0");
+  write_checkpoint(tmp.path() / "run" / "0", grown);
+
+  const auto leaf_added = [](const VerifyReport& report) {
+    return std::count_if(report.findings.begin(), report.findings.end(), [](const VerifyFinding& f) {
+      return f.kind == VerifyFinding::Kind::kLeafAdded;
+    });
+  };
+  const VerifyReport compared = Verifier(catalog).run();
+  CHECK(compared.checkpoints == 1);
+  CHECK(leaf_added(compared) == 1);
+  CHECK(compared.stores >= 1);
+
+  VerifyOptions stores_only;
+  stores_only.compare = false;
+  const VerifyReport unread = Verifier(catalog, stores_only).run();
+  CHECK(unread.checkpoints == 1);
+  CHECK(leaf_added(unread) == 0);
+  CHECK(unread.stores >= 1);
+
+  VerifyOptions neither = stores_only;
+  neither.stores = false;
+  CHECK(Verifier(catalog, neither).run().stores == 0);
 }

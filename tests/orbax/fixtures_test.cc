@@ -529,3 +529,35 @@ TEST_CASE("the leaves of one mesh share one sharding string and one device mesh"
   CHECK(device_ids(leaves[0]).same_object(device_ids(leaves[2])));
   CHECK(device_ids(leaves[0]).size() == 8);
 }
+
+TEST_CASE("ReadOptions: stored sizes and string values are read only when asked for") {
+  TempDir tmp;
+  CheckpointSpec step;
+  ItemSpec item = ItemSpec::pytree("state");
+  item.leaves.push_back(LeafSpec::array({"w"}, "float32", {8}));
+  item.leaves.push_back(LeafSpec::string({"name"}, "run-1"));
+  step.items.push_back(item);
+  write_checkpoint(tmp.path() / "1", step);
+  const auto found = orbax::discover(tmp.path());
+  REQUIRE(found.checkpoints.size() == 1);
+
+  const auto leaf_named = [](const CheckpointMetadata& cp, const std::string& name) -> const Leaf& {
+    for (const Leaf& leaf : cp.items.at(0).leaves)
+      if (leaf.name == name) return leaf;
+    FAIL("no leaf " << name);
+    throw;
+  };
+  const auto all = orbax::read_checkpoint(found.checkpoints[0]);
+  CHECK(leaf_named(all, "w").stored.has_value());
+  CHECK(leaf_named(all, "name").string_value == "run-1");
+
+  orbax::ReadOptions metadata_only;
+  metadata_only.stored_sizes = false;
+  metadata_only.string_values = false;
+  const auto lean = orbax::read_checkpoint(found.checkpoints[0], metadata_only);
+  CHECK_FALSE(leaf_named(lean, "w").stored.has_value());
+  CHECK_FALSE(leaf_named(lean, "name").string_value.has_value());
+  // What Orbax reports is the same either way.
+  CHECK(leaf_named(lean, "w").metadata == leaf_named(all, "w").metadata);
+  CHECK(leaf_named(lean, "name").metadata == leaf_named(all, "name").metadata);
+}

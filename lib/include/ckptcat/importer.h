@@ -80,6 +80,9 @@ struct ImportSummary {
   uint64_t warning_count() const;
 };
 
+// Borrows `catalog` for its lifetime (the catalog must outlive it). One run()
+// at a time per Importer and per Catalog: run() starts its own reader threads
+// (ImportOptions::jobs) and writes from the calling thread only.
 class Importer {
  public:
   explicit Importer(Catalog& catalog, ImportOptions options = {});

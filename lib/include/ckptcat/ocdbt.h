@@ -63,6 +63,10 @@ struct ReadStats {
   uint64_t nodes_decoded = 0;
 };
 
+// A read-only view of one OCDBT database, owning its open files (closed by the
+// destructor). Not thread-safe: its file handles and statistics are shared by
+// every call, so use one Database per thread. Every method throws
+// ckptcat::Error naming the file and, where known, the offset.
 class Database {
  public:
   // Opens the database in `dir` and reads the latest generation's manifest.

@@ -22,7 +22,8 @@ void append_string(std::string& out, std::string_view utf8);
 // "NaN", "Infinity", "-Infinity").
 void append_double(std::string& out, double value);
 
-// Streaming writer for objects and arrays in insertion order.
+// Streaming writer for objects and arrays in insertion order (one per thread;
+// it owns the text it builds).
 //   Writer w; w.begin_object().key("a").value(1).end_object(); w.str() == "{\"a\": 1}"
 class Writer {
  public:

@@ -118,7 +118,9 @@ struct ShardTotals {
 // cost O(leaves) hash lookups (a leaf's sharding is hashed in time independent
 // of its device count, then compared exactly with the one stored) plus
 // O(distinct groups) computations plus O(distinct shardings x devices) for the
-// per-device sums.
+// per-device sums. Owns what it has computed (LeafShards pointers it returns
+// stay valid while it lives). Not thread-safe; never throws for leaves it
+// cannot place (they are reported in their LeafShards).
 class ShardAnalysis {
  public:
   ShardAnalysis();

@@ -6,13 +6,15 @@
 //
 // It reads like a const T: `*s`, `s->`, and begin/end/size/empty/operator[]
 // and data for containers; it converts to const T&. Equality compares
-// contents (identical objects first), never addresses.
+// contents (identical objects first), never addresses. The value is immutable
+// and its count atomic, so copies may be read and dropped from any thread.
 #pragma once
 
 #include <cstddef>
 #include <initializer_list>
 #include <memory>
 #include <ostream>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -68,10 +70,11 @@ class Shared {
   friend bool operator==(const Shared& a, const Shared& b) {
     return a.value_ == b.value_ || *a.value_ == *b.value_;
   }
-  // Against a plain value (a T, or what compares with one, like a string literal).
-  template <class U>
-    requires(!std::is_same_v<U, Shared>)
-  friend bool operator==(const Shared& a, const U& b) {
+  // Against a plain value: a T, or for strings a literal.
+  friend bool operator==(const Shared& a, const T& b) { return *a.value_ == b; }
+  friend bool operator==(const Shared& a, const char* b)
+    requires std::is_same_v<T, std::string>
+  {
     return *a.value_ == b;
   }
   friend std::ostream& operator<<(std::ostream& out, const Shared& s) { return out << *s.value_; }
