@@ -9,19 +9,9 @@
 #include <thread>
 #include <vector>
 
-namespace ckptcat::testing {
+#include "http_fault.h"
 
-enum class Fault {
-  kOk,              // 200 with the body
-  kSlowDown,        // 503 with an S3 SlowDown error document
-  kTooManyRetryAfter1,  // 429 with Retry-After: 1
-  kInternalError,   // 500
-  kDrop,            // closes the connection without answering
-  kTruncate,        // announces the whole body, sends half, closes
-  kNotFound,        // 404 with a NoSuchKey document
-  kForbidden,       // 403 AccessDenied
-  kSlow,            // 200 after 200 ms
-};
+namespace ckptcat::testing {
 
 class FaultServer {
  public:

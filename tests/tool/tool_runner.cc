@@ -108,4 +108,12 @@ bool has_line(const std::string& text, const std::string& pattern) {
   return false;
 }
 
+long number_before(const std::string& text, const std::string& word) {
+  std::smatch m;
+  if (!std::regex_search(text, m, std::regex("([0-9][0-9,]*) " + word))) return -1;
+  std::string digits = m[1].str();
+  std::erase(digits, ',');
+  return std::stol(digits);
+}
+
 }  // namespace ckptcat::testing

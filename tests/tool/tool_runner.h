@@ -45,4 +45,8 @@ std::vector<std::string> lines_of(const std::string& text);
 // not anchored: use ^ and $).
 bool has_line(const std::string& text, const std::string& pattern);
 
+// The number written before `word` in `text`, commas dropped ("1,200 GETs"
+// gives 1200 for "GETs"); -1 when there is none.
+long number_before(const std::string& text, const std::string& word);
+
 }  // namespace ckptcat::testing

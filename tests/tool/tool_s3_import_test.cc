@@ -4,15 +4,19 @@
 // from disk (item paths aside), verify re-reads them without a finding, a
 // no-op re-import makes no object reads, and a
 // name escaping the item is refused without a request outside the prefix.
+// Through a forwarding proxy that injects faults (forwarding_proxy.h), faults
+// that end give the same export, and a fault that never stops puts its item
+// in error with a message naming the object, the rest imported as without it.
 // Cases skip with a message when node, s3rver or boto3 are absent.
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
-#include <regex>
 
 #include "ckptcat/error.h"
+#include "forwarding_proxy.h"
 #include "generator.h"
 #include "helpers.h"
 #include "mounts.h"
@@ -69,6 +73,13 @@ std::string replace_all(std::string text, const std::string& from, const std::st
   return text;
 }
 
+// `ckptcat export` of `db`, with `root` replaced by "ROOT".
+std::string export_of(const std::string& db, const std::string& root) {
+  const auto exported = run_tool({"export", "--db", db});
+  REQUIRE(exported.exit_code == 0);
+  return replace_all(exported.out, root, "ROOT");
+}
+
 // Imports `local` and `url` into two catalogs; both exports, each with its
 // root replaced by "ROOT".
 std::pair<std::string, std::string> exports(const fs::path& dir, const fs::path& local,
@@ -78,19 +89,7 @@ std::pair<std::string, std::string> exports(const fs::path& dir, const fs::path&
   const auto imported = run_tool({"import", "--db", s3_db, url});
   INFO(imported.err);
   CHECK(imported.exit_code != 2);
-  const auto local_export = run_tool({"export", "--db", local_db});
-  const auto s3_export = run_tool({"export", "--db", s3_db});
-  REQUIRE(local_export.exit_code == 0);
-  REQUIRE(s3_export.exit_code == 0);
-  return {replace_all(local_export.out, local.string(), "ROOT"), replace_all(s3_export.out, url, "ROOT")};
-}
-
-// The count before `what` in the -v request line ("12 GETs").
-long requests(const std::string& err, const std::string& what) {
-  std::smatch m;
-  const std::regex pattern("([0-9,]+) " + what);
-  if (!std::regex_search(err, m, pattern)) return -1;
-  return std::stol(replace_all(m[1].str(), ",", ""));
+  return {export_of(local_db, local.string()), export_of(s3_db, url)};
 }
 
 }  // namespace
@@ -109,8 +108,8 @@ SHARED_TEST_CASE("the shared corpus imported through s3:// exports as from disk;
   const auto again = run_tool({"import", "-v", "--db", (dir.path() / "s3.db").string(), url});
   INFO(again.err);
   CHECK(ckptcat::testing::has_line(again.err, "^imported 0 checkpoints \\(0 new, 0 replaced, [1-9][0-9]* unchanged\\)"));
-  CHECK(requests(again.err, "GETs") == 0);
-  CHECK(requests(again.err, "listings") > 0);
+  CHECK(ckptcat::testing::number_before(again.err, "GETs") == 0);
+  CHECK(ckptcat::testing::number_before(again.err, "listings") > 0);
 }
 
 TEST_CASE("a generated tree imported through s3:// exports as from disk") {
@@ -176,4 +175,142 @@ TEST_CASE("a name escaping the item is refused per leaf, nothing outside the pre
   CHECK(store.key_of("s3://ckpt/esc/hostile/1/_METADATA") == "esc/hostile/1/_METADATA");
   CHECK(clients == 0);
   CHECK_THROWS_AS(ckptcat::storage::store_for("s3://ckpt/esc/other/x/.zarray"), ckptcat::Error);
+}
+
+// Faults injected by a forwarding proxy between ckptcat and the server.
+
+namespace {
+
+using ckptcat::testing::Fault;
+using ckptcat::testing::FaultRule;
+using ckptcat::testing::ForwardingProxy;
+using ckptcat::testing::ProxyOptions;
+
+// Faults that end: one request meets at most 5, so the client's 6th attempt
+// gets through.
+ProxyOptions transient_faults() {
+  ProxyOptions options;
+  options.rules = {
+      {Fault::kTruncate, "_METADATA", 0, 1},  // every first read of a _METADATA
+      {Fault::kSlowDown, "", 5, 1},
+      {Fault::kInternalError, "", 7, 1},
+      {Fault::kDrop, "", 11, 1},
+      {Fault::kTooManyRetryAfter1, "", 97, 1},
+  };
+  return options;
+}
+
+// `ckptcat import -v` of `url` into `db` through `proxy`.
+ckptcat::testing::ToolResult import_through(const ForwardingProxy& proxy, const std::string& db,
+                                            const std::string& url, bool force = false) {
+  std::vector<std::string> args = {"import", "-v", "--db", db, "--endpoint-url", proxy.endpoint(), url};
+  if (force) args.insert(args.begin() + 1, "--force");
+  return run_tool(args);
+}
+
+// A small generated tree (OCDBT single- and multi-process, Orbax's layout),
+// written to `tree` and uploaded under `prefix`.
+void upload_generated_tree(const fs::path& tree, const std::string& prefix) {
+  ckptcat::gen::Options options;
+  options.runs = 3;
+  options.steps = 2;
+  options.leaves = 16;
+  options.jobs = 1;
+  options.styles = {ckptcat::gen::Style::kManager, ckptcat::gen::Style::kMultiHost,
+                    ckptcat::gen::Style::kOrbax};
+  ckptcat::gen::write_tree(ckptcat::gen::plan_tree(options), tree);
+  server().s3rver->upload(tree, kBucket, prefix, /*folder_markers=*/true);
+}
+
+// Imports `url` directly and through `proxy` with transient faults: both
+// exports must be equal, and faults must have happened and been retried.
+void check_same_export_through_faults(const fs::path& dir, const std::string& url) {
+  const std::string direct_db = (dir / "direct.db").string(), faulty_db = (dir / "faulty.db").string();
+  const auto direct = run_tool({"import", "--db", direct_db, url});
+  INFO(direct.err);
+  CHECK(direct.exit_code != 2);
+  ForwardingProxy proxy(server().s3rver->endpoint(), transient_faults());
+  const auto faulty = import_through(proxy, faulty_db, url);
+  INFO(faulty.err);
+  CHECK(faulty.exit_code == direct.exit_code);
+  const long faults = proxy.counts().faults;
+  CHECK(faults > 5);
+  // Each fault is retried, but a drop libcurl may resend by itself.
+  const long retries = ckptcat::testing::number_before(faulty.err, "retries");
+  CHECK(retries > 0);
+  CHECK(retries <= faults);
+  const std::string expected = export_of(direct_db, url);
+  CHECK(!expected.empty());
+  CHECK(export_of(faulty_db, url) == expected);
+}
+
+}  // namespace
+
+TEST_CASE("a generated tree imported through transient faults exports as without them") {
+  if (skipped("s3 generated tree through faults")) return;
+  ckptcat::testing::TempDir dir;
+  upload_generated_tree(dir.path() / "tree", "faults/");
+  check_same_export_through_faults(dir.path(), std::string("s3://") + kBucket + "/faults");
+}
+
+SHARED_TEST_CASE("the shared corpus imported through transient faults exports as without them") {
+  if (skipped("s3 corpus through faults")) return;
+  const fs::path corpus = fs::canonical(ckptcat::testing::shared_data_dir() / "corpus");
+  server().s3rver->upload(corpus, kBucket, "corpus-faults/", /*folder_markers=*/true);
+  ckptcat::testing::TempDir dir;
+  check_same_export_through_faults(dir.path(), std::string("s3://") + kBucket + "/corpus-faults");
+}
+
+TEST_CASE("a fault that never stops puts its item in error, naming the object; the rest imports as without it") {
+  if (skipped("s3 import through a lasting fault")) return;
+  ckptcat::testing::TempDir dir;
+  const fs::path tree = dir.path() / "tree";
+  upload_generated_tree(tree, "lasting/");
+  const std::string url = std::string("s3://") + kBucket + "/lasting";
+  // The first _METADATA of the tree, in name order: every GET of it fails.
+  std::vector<std::string> metadata;
+  for (const auto& entry : fs::recursive_directory_iterator(tree))
+    if (entry.path().filename() == "_METADATA") metadata.push_back(fs::relative(entry.path(), tree).string());
+  REQUIRE(!metadata.empty());
+  std::sort(metadata.begin(), metadata.end());
+  const std::string failing = metadata.front();
+  const std::string failing_url = url + "/" + failing;
+  INFO(failing_url);
+
+  ForwardingProxy proxy(server().s3rver->endpoint());
+  const std::string clean_db = (dir.path() / "clean.db").string();
+  const auto clean = import_through(proxy, clean_db, url);
+  INFO(clean.err);
+  REQUIRE(clean.exit_code == 0);
+
+  ProxyOptions lasting;
+  lasting.rules = {{Fault::kInternalError, "/lasting/" + failing, 0, FaultRule::kAlways}};
+  proxy.set_options(lasting);
+  const std::string db = (dir.path() / "s3.db").string();
+  const auto imported = import_through(proxy, db, url);
+  INFO(imported.err);
+  CHECK(imported.exit_code == 1);  // done, with an error
+  const size_t error_line = imported.err.find("error: " + failing_url + ": ");
+  REQUIRE(error_line != std::string::npos);
+  CHECK(imported.err.substr(error_line, imported.err.find('\n', error_line) - error_line).find("HTTP 500") !=
+        std::string::npos);
+  CHECK(proxy.counts().faults == 6);  // the client's attempts, then it gives up
+
+  // Every other item is exactly as without the fault; the failing item's
+  // lines name the object.
+  const std::string item = url + "/" + fs::path(failing).parent_path().string();
+  auto split = [&](const std::string& exported) {
+    std::pair<std::string, std::string> others_and_item;
+    for (const auto& line : ckptcat::testing::lines_of(exported))
+      (line.find(item + "\"") != std::string::npos || line.find(item + "/") != std::string::npos
+           ? others_and_item.second
+           : others_and_item.first) += line + "\n";
+    return others_and_item;
+  };
+  const auto with_fault = split(run_tool({"export", "--db", db}).out);
+  const auto without = split(run_tool({"export", "--db", clean_db}).out);
+  CHECK(!without.first.empty());
+  CHECK(with_fault.first == without.first);
+  CHECK(with_fault.second != without.second);
+  CHECK(with_fault.second.find(failing_url) != std::string::npos);
 }
