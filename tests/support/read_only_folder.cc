@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <map>
 
@@ -160,6 +161,12 @@ std::string ReadOnlyFolder::runnable_copy(const std::string& program) {
     it->second = copy.string();
   }
   return it->second;
+}
+
+bool ReadOnlyFolder::skip_cases() const {
+  if (unavailable_.empty()) return false;
+  std::fprintf(stderr, "SKIP: no folder a reader cannot write here: %s\n", unavailable_.c_str());
+  return true;
 }
 
 }  // namespace ckptcat::testing

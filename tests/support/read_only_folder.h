@@ -33,6 +33,9 @@ class ReadOnlyFolder {
   // "" when a child truly cannot write the folder (checked by trying), else
   // why not: tests skip their read-only cases with this message.
   const std::string& unavailable() const { return unavailable_; }
+  // Whether a test must skip its read-only cases: true, after a "SKIP:" line
+  // on stderr saying why, when unavailable() is not empty.
+  bool skip_cases() const;
 
   // Runs `body` in a child process without write access to the folder and
   // returns its exit status (what body returned; 128 + signal when killed).
